@@ -1,0 +1,41 @@
+# Hot Spot Policing: make demo | test | bench | install | package | lint
+SYSTEM_PYTHON := /usr/bin/python3
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+export QT_QPA_PLATFORM ?= offscreen
+QGIS_PLUGINS := $(HOME)/.local/share/QGIS/QGIS3/profiles/default/python/plugins
+
+.PHONY: deps venv test demo bench install package lint clean
+
+deps:
+	bash scripts/install_system_deps.sh
+
+$(VENV)/.ready: requirements-test.txt constraints.txt
+	$(SYSTEM_PYTHON) -m venv --system-site-packages $(VENV)
+	$(PYTHON) -m pip install -q --disable-pip-version-check -c constraints.txt -r requirements-test.txt
+	touch $@
+
+venv: deps $(VENV)/.ready
+
+test: venv
+	$(PYTHON) -m pytest -q tests
+
+demo: deps
+	$(SYSTEM_PYTHON) scripts/demo.py out
+
+bench: deps
+	$(SYSTEM_PYTHON) benchmarks/bench_kde.py
+
+lint: venv
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+install:
+	mkdir -p $(QGIS_PLUGINS)
+	ln -sfn $(CURDIR) $(QGIS_PLUGINS)/hotspot_policing
+	@echo "Linked into $(QGIS_PLUGINS)/hotspot_policing; enable it in Plugins > Manage and Install Plugins."
+
+package:
+	$(SYSTEM_PYTHON) scripts/package.py dist
+
+clean:
+	rm -rf $(VENV) out dist

@@ -1,0 +1,6 @@
+"""Pure numpy/scipy engine of Hot Spot Policing: no QGIS or Qt imports here, so every
+statistic can be tested and reused without QGIS."""
+
+
+class Canceled(Exception):
+    """Raised by a core routine when its caller asked it to stop."""

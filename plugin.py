@@ -1,0 +1,46 @@
+"""The plugin object QGIS creates: registers the Processing provider and a menu entry."""
+
+from qgis.core import QgsApplication
+from qgis.PyQt.QtGui import QIcon
+from qgis.PyQt.QtWidgets import QAction
+
+from .processing.algorithms.base import ICON_PATH
+from .processing.provider import HotspotPolicingProvider
+
+MENU = "&Hot Spot Policing"
+
+
+class HotspotPolicingPlugin:
+    def __init__(self, iface):
+        self.iface = iface
+        self.provider = None
+        self.actions = []
+
+    def initProcessing(self):  # noqa: N802 - QGIS API
+        """Called by QGIS, and by qgis_process with iface None: no GUI here."""
+        if self.provider is None:
+            self.provider = HotspotPolicingProvider()
+            QgsApplication.processingRegistry().addProvider(self.provider)
+
+    def initGui(self):  # noqa: N802 - QGIS API
+        self.initProcessing()
+        action = QAction(QIcon(ICON_PATH), "Kernel density hot spot map…", self.iface.mainWindow())
+        action.triggered.connect(lambda: self._open_algorithm("hotspotpolicing:kerneldensity"))
+        self.iface.addPluginToMenu(MENU, action)
+        self.iface.addToolBarIcon(action)
+        self.actions.append(action)
+
+    def unload(self):
+        for action in self.actions:
+            self.iface.removePluginMenu(MENU, action)
+            self.iface.removeToolBarIcon(action)
+        self.actions = []
+        if self.provider is not None:
+            QgsApplication.processingRegistry().removeProvider(self.provider)
+            self.provider = None
+
+    @staticmethod
+    def _open_algorithm(algorithm_id):
+        import processing  # QGIS's Processing plugin, available once QGIS has started
+
+        processing.execAlgorithmDialog(algorithm_id)

@@ -1,0 +1,5 @@
+"""One QgsProcessingAlgorithm per module; ALGORITHMS is what the provider registers."""
+
+from .kernel_density import KernelDensity
+
+ALGORITHMS = (KernelDensity,)

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs, from Debian's packages, what the plugin, its tests and its demo need and the
+# machine lacks: QGIS with PyQGIS, numpy, scipy, GDAL's Python bindings, venv, poppler.
+set -euo pipefail
+packages=(qgis python3-qgis qgis-providers python3-numpy python3-scipy python3-gdal python3-matplotlib
+          python3-venv python3-pip poppler-utils)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "Installing from Debian: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

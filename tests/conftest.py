@@ -1,0 +1,37 @@
+"""Test set-up: the checkout is imported as the package ``hotspot_policing``.
+
+The repository root must never be on sys.path: its ``processing/`` folder would shadow
+QGIS's own ``processing`` module. So the root is linked under its plugin name in a
+temporary folder, and that folder goes on sys.path (pytest runs with
+--import-mode=importlib, so it inserts nothing itself)."""
+
+import os
+import sys
+import tempfile
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PLUGINS_DIR = tempfile.mkdtemp(prefix="hotspot_policing_plugins_")
+os.symlink(ROOT, os.path.join(PLUGINS_DIR, "hotspot_policing"))
+sys.path.insert(0, PLUGINS_DIR)
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+SAMPLE_CITY = os.path.join(ROOT, "resources", "sample_data", "sample_city.gpkg")
+SHARED = os.path.join(os.path.dirname(ROOT), "shared")
+
+
+@pytest.fixture(scope="session")
+def provider(qgis_processing):
+    """Our Processing provider, registered once for the session."""
+    from qgis.core import QgsApplication
+
+    from hotspot_policing.processing.provider import HotspotPolicingProvider
+
+    registry = QgsApplication.processingRegistry()
+    existing = registry.providerById("hotspotpolicing")
+    if existing is not None:
+        return existing
+    instance = HotspotPolicingProvider()
+    registry.addProvider(instance)
+    return instance
