@@ -18,7 +18,7 @@ $(VENV)/.ready: requirements-test.txt constraints.txt
 venv: deps $(VENV)/.ready
 
 test: venv
-	$(PYTHON) -m pytest -q tests
+	$(VENV)/bin/pytest -q tests
 
 demo: deps
 	$(SYSTEM_PYTHON) scripts/demo.py out

@@ -54,12 +54,16 @@ def read_points(source, layer, parameter_value, crs, context, field=None):
 
 
 def transform_xy(x, y, source_crs, target_crs, context):
-    """Transform coordinate arrays in one batched PROJ call (through a QgsLineString), with
-    the project's datum transformations."""
+    """Transform coordinate arrays in one batched PROJ call, with the project's datum
+    transformations: through a QgsLineString, whose QPolygonF buffer numpy reads back."""
     transform = QgsCoordinateTransform(source_crs, target_crs, context.transformContext())
     line = QgsLineString(x.tolist(), y.tolist())
     line.transform(transform)
-    return np.array(line.xVector(), dtype=float), np.array(line.yVector(), dtype=float)
+    polygon = line.asQPolygonF()
+    buffer = polygon.data()
+    buffer.setsize(len(polygon) * 16)
+    xy = np.frombuffer(buffer, dtype=float).reshape(-1, 2).copy()
+    return xy[:, 0], xy[:, 1]
 
 
 def _plain_ogr_file(layer, parameter_value):
@@ -90,7 +94,8 @@ def _read_arrow(path, layer_name, field):
         ignored.remove(field)
     ogr_layer.SetIgnoredFields(ignored)
     xs, ys, values, skipped = [], [], [], 0
-    for batch in ogr_layer.GetArrowStreamAsNumPy(options=["INCLUDE_FID=NO"]):
+    # Not INCLUDE_FID=NO: GDAL 3.6 then returns equal-length geometries as empty bytes.
+    for batch in ogr_layer.GetArrowStreamAsNumPy():
         geometries = np.ma.asarray(batch[geometry_column])
         present = ~np.ma.getmaskarray(geometries)
         x, y, owner = _points_from_wkb(geometries.data[present])
@@ -117,13 +122,17 @@ def _points_from_wkb(blobs):
     numpy view; anything else (multipoints, big-endian) geometry by geometry with OGR."""
     if len(blobs) == 0:
         return np.empty(0), np.empty(0), np.empty(0, dtype=np.int64)
-    lengths = {len(b) for b in blobs}
-    if len(lengths) == 1 and lengths.pop() in (21, 29, 37):
-        raw = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), -1)
+    if blobs.dtype.kind == "V":  # GDAL gives equal-length blobs as one fixed-width buffer
+        raw = np.ascontiguousarray(blobs).view(np.uint8).reshape(len(blobs), blobs.dtype.itemsize)
+        blobs = [row.tobytes() for row in raw] if raw.shape[1] not in (21, 29, 37) else None
+    elif len({len(b) for b in blobs}) == 1 and len(blobs[0]) in (21, 29, 37):
+        raw, blobs = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), -1), None
+    if blobs is None:
         kind = raw[:, 1:5].copy().view("<u4").ravel() % 1000
         if (raw[:, 0] == 1).all() and (kind == 1).all():
             coords = raw[:, 5:21].copy().view("<f8")
-            return coords[:, 0], coords[:, 1], np.arange(len(blobs))
+            return coords[:, 0], coords[:, 1], np.arange(len(raw))
+        blobs = [row.tobytes() for row in raw]
     xs, ys, owner = [], [], []
     for i, blob in enumerate(blobs):
         geometry = ogr.CreateGeometryFromWkb(bytes(blob))
