@@ -37,9 +37,9 @@ def make_incidents(path, n, seed=20261125):
     csv = path[:-5] + ".csv"
     np.savetxt(csv, xy, fmt="%.3f", delimiter=",", header="x,y", comments="")
     table = gdal.OpenEx(csv, gdal.OF_VECTOR, open_options=["X_POSSIBLE_NAMES=x", "Y_POSSIBLE_NAMES=y"])
-    dataset = gdal.VectorTranslate(path, table, format="GPKG", layerName="incidents", dstSRS="EPSG:32630",
-                                   srcSRS="EPSG:32630", geometryType="POINT", selectFields=[])
-    dataset = table = None  # closing writes the layer and its extent
+    options = {"format": "GPKG", "layerName": "incidents", "srcSRS": "EPSG:32630", "dstSRS": "EPSG:32630", "geometryType": "POINT"}
+    gdal.VectorTranslate(path, table, selectFields=[], **options)  # the result closes (and flushes) at once
+    table = None
     os.remove(csv)
 
 
@@ -97,18 +97,28 @@ def main():
 
     tracemalloc.start()
     start = time.perf_counter()
-    ours = processing.run("hotspotpolicing:kerneldensity", {
-        "INPUT": source, "KERNEL": 0, "BANDWIDTH": RADIUS, "CELL_SIZE": PIXEL, "EXTENT": same_cells,
-        "AREA_UNIT": 3, "OUTPUT": os.path.join(work, "ours.tif")})
+    ours = processing.run(
+        "hotspotpolicing:kerneldensity",
+        {
+            "INPUT": source,
+            "KERNEL": 0,
+            "BANDWIDTH": RADIUS,
+            "CELL_SIZE": PIXEL,
+            "EXTENT": same_cells,
+            "AREA_UNIT": 3,
+            "OUTPUT": os.path.join(work, "ours.tif"),
+        },
+    )
     ours_seconds = time.perf_counter() - start
     _, ours_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     process_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     start = time.perf_counter()
-    theirs = processing.run("qgis:heatmapkerneldensityestimation", {
-        "INPUT": source, "RADIUS": RADIUS, "PIXEL_SIZE": PIXEL, "KERNEL": 0, "OUTPUT_VALUE": 0,
-        "OUTPUT": os.path.join(work, "qgis.tif")})
+    theirs = processing.run(
+        "qgis:heatmapkerneldensityestimation",
+        {"INPUT": source, "RADIUS": RADIUS, "PIXEL_SIZE": PIXEL, "KERNEL": 0, "OUTPUT_VALUE": 0, "OUTPUT": os.path.join(work, "qgis.tif")},
+    )
     qgis_seconds = time.perf_counter() - start
 
     ours_values = gdal.Open(ours["OUTPUT"]).ReadAsArray().astype(float)
@@ -121,11 +131,16 @@ def main():
     qgis_error = np.abs(qgis_density[rows_cols] - exact).max() / peak if qgis_density.shape == ours_values.shape else float("nan")
 
     print(f"incidents: {args.points:,}  grid: {cols} x {rows} cells  (quartic, radius {RADIUS:g} m, {PIXEL:g} m cells)")
-    print(f"hotspotpolicing:kerneldensity        {ours_seconds:7.2f} s  (numpy peak {ours_peak / 2**20:.0f} MiB, process peak {process_peak:.0f} MiB)")
+    print(
+        f"hotspotpolicing:kerneldensity        {ours_seconds:7.2f} s  "
+        f"(numpy peak {ours_peak / 2**20:.0f} MiB, process peak {process_peak:.0f} MiB)"
+    )
     print(f"qgis:heatmapkerneldensityestimation  {qgis_seconds:7.2f} s")
     print(f"ratio (QGIS / ours): {qgis_seconds / ours_seconds:.1f}x faster")
-    print(f"largest error against the exact kernel sum at 2,000 random cells, as a share of the peak: "
-          f"ours {ours_error:.1e}, QGIS {qgis_error:.1e}")
+    print(
+        f"largest error against the exact kernel sum at 2,000 random cells, as a share of the peak: "
+        f"ours {ours_error:.1e}, QGIS {qgis_error:.1e}"
+    )
     QgsApplication.processingRegistry().removeProvider(provider)
     app.exitQgis()
 

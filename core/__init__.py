@@ -2,5 +2,5 @@
 statistic can be tested and reused without QGIS."""
 
 
-class Canceled(Exception):
+class Canceled(Exception):  # noqa: N818 - a signal, not an error
     """Raised by a core routine when its caller asked it to stop."""

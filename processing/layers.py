@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from osgeo import ogr
 from qgis.core import (
+    NULL,
     QgsCoordinateTransform,
     QgsFeatureRequest,
-    NULL,
     QgsLineString,
     QgsProcessingFeatureSourceDefinition,
     QgsProviderRegistry,

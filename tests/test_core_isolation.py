@@ -20,7 +20,9 @@ def test_core_imports_neither_qgis_nor_qt():
     )
     parent = os.path.dirname(os.path.realpath(sys.modules["hotspot_policing"].__file__))
     link_dir = next(p for p in sys.path if os.path.realpath(os.path.join(p, "hotspot_policing")) == parent)
-    result = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": link_dir}, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": link_dir}, capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == ""
 
 

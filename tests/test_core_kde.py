@@ -8,7 +8,9 @@ import pytest
 
 from hotspot_policing.core import Canceled, kde
 
-REDWOOD = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "shared", "reference_data", "redwood.csv")
+REDWOOD = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "shared", "reference_data", "redwood.csv"
+)
 
 # Textbook 2-D kernels (METHODS.md table 1.2), written out independently of core.kde.
 TEXTBOOK = {

@@ -71,8 +71,16 @@ def test_qgis_process_runs_the_algorithm_headless(tmp_path):
     dataset = None
     out = tmp_path / "out.tif"
     env = {**os.environ, "HOTSPOT_POLICING_QGIS_HOME": str(tmp_path / "qgis")}
-    command = [os.path.join(ROOT, "scripts", "qgis_process"), "run", "hotspotpolicing:kerneldensity", "--",
-               f"INPUT={tmp_path / 'in.gpkg'}", "BANDWIDTH=100", "CELL_SIZE=10", f"OUTPUT={out}"]
+    command = [
+        os.path.join(ROOT, "scripts", "qgis_process"),
+        "run",
+        "hotspotpolicing:kerneldensity",
+        "--",
+        f"INPUT={tmp_path / 'in.gpkg'}",
+        "BANDWIDTH=100",
+        "CELL_SIZE=10",
+        f"OUTPUT={out}",
+    ]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "INCIDENT_COUNT:\t3" in result.stdout

@@ -88,9 +88,7 @@ class KernelDensity(HotspotAlgorithm):
         )
 
     def initAlgorithm(self, config=None):
-        source = QgsProcessingParameterFeatureSource(
-            self.INPUT, self.tr("Incidents"), [QgsProcessing.SourceType.TypeVectorPoint]
-        )
+        source = QgsProcessingParameterFeatureSource(self.INPUT, self.tr("Incidents"), [QgsProcessing.SourceType.TypeVectorPoint])
         source.setHelp(self.tr("Point layer of incidents (multipoints are split into their points)."))
         self.addParameter(source)
 
@@ -109,9 +107,15 @@ class KernelDensity(HotspotAlgorithm):
         self.addParameter(kernel)
 
         bandwidth = QgsProcessingParameterDistance(
-            self.BANDWIDTH, self.tr("Bandwidth (search radius; 0 = automatic)"), defaultValue=0.0, parentParameterName=self.INPUT, minValue=0.0
+            self.BANDWIDTH,
+            self.tr("Bandwidth (search radius; 0 = automatic)"),
+            defaultValue=0.0,
+            parentParameterName=self.INPUT,
+            minValue=0.0,
         )
-        bandwidth.setHelp(self.tr("Search radius of the kernel (standard deviation for the Gaussian). 0 uses ArcGIS's spatial Silverman rule."))
+        bandwidth.setHelp(
+            self.tr("Search radius of the kernel (standard deviation for the Gaussian). 0 uses ArcGIS's spatial Silverman rule.")
+        )
         self.addParameter(bandwidth)
 
         cell = QgsProcessingParameterDistance(
@@ -125,7 +129,9 @@ class KernelDensity(HotspotAlgorithm):
         extent.setFlags(extent.flags() | QgsProcessingParameterExtent.Flag.FlagAdvanced)
         self.addParameter(extent)
 
-        unit = QgsProcessingParameterEnum(self.AREA_UNIT, self.tr("Density per"), options=[self.tr(u[0]) for u in AREA_UNITS], defaultValue=0)
+        unit = QgsProcessingParameterEnum(
+            self.AREA_UNIT, self.tr("Density per"), options=[self.tr(u[0]) for u in AREA_UNITS], defaultValue=0
+        )
         unit.setHelp(self.tr("Area unit of the output density, e.g. incidents per square kilometre."))
         self.addParameter(unit)
 
@@ -143,8 +149,10 @@ class KernelDensity(HotspotAlgorithm):
             raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
         if QgsWkbTypes.geometryType(source.wkbType()) != QgsWkbTypes.GeometryType.PointGeometry:
             raise QgsProcessingException(
-                self.tr("The incidents layer has {} geometries; kernel density needs points. "
-                        "Convert polygons or lines to points first (e.g. 'Centroids').").format(QgsWkbTypes.geometryDisplayString(QgsWkbTypes.geometryType(source.wkbType())))
+                self.tr(
+                    "The incidents layer has {} geometries; kernel density needs points. "
+                    "Convert polygons or lines to points first (e.g. 'Centroids')."
+                ).format(QgsWkbTypes.geometryDisplayString(QgsWkbTypes.geometryType(source.wkbType())))
             )
         crs = self._working_crs(source, context, feedback)
         weight_field = self.parameterAsString(parameters, self.WEIGHT_FIELD, context) or None
@@ -156,7 +164,9 @@ class KernelDensity(HotspotAlgorithm):
         if points.skipped:
             feedback.pushWarning(self.tr("Skipped {} features without a point geometry.").format(points.skipped))
         weights = self._checked_weights(points, weight_field)
-        feedback.pushInfo(self.tr("Read {} incidents ({} reader).").format(len(points.x), "GDAL Arrow" if points.fast_path else "QGIS feature"))
+        feedback.pushInfo(
+            self.tr("Read {} incidents ({} reader).").format(len(points.x), "GDAL Arrow" if points.fast_path else "QGIS feature")
+        )
         if feedback.isCanceled():
             return {}
 
@@ -166,8 +176,14 @@ class KernelDensity(HotspotAlgorithm):
         feedback.setProgressText(self.tr("Computing the density surface…"))
         try:
             surface = kde.density(
-                points.x, points.y, grid, kernel, bandwidth, weights,
-                progress=lambda f: feedback.setProgress(10 + 85 * f), canceled=feedback.isCanceled,
+                points.x,
+                points.y,
+                grid,
+                kernel,
+                bandwidth,
+                weights,
+                progress=lambda f: feedback.setProgress(10 + 85 * f),
+                canceled=feedback.isCanceled,
             )
         except Canceled:
             return {}
@@ -200,7 +216,9 @@ class KernelDensity(HotspotAlgorithm):
         """The layer's CRS, or its UTM zone when it is geographic (distances need metres)."""
         crs = source.sourceCrs()
         if not crs.isValid():
-            raise QgsProcessingException(self.tr("The incidents layer has no valid CRS. Set its CRS (Layer Properties > Source) and run again."))
+            raise QgsProcessingException(
+                self.tr("The incidents layer has no valid CRS. Set its CRS (Layer Properties > Source) and run again.")
+            )
         if not crs.isGeographic():
             return crs
         wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
@@ -209,23 +227,37 @@ class KernelDensity(HotspotAlgorithm):
             raise QgsProcessingException(self.tr("The incidents layer is empty or its extent is invalid."))
         zone = min(int((centre.x() + 180) // 6) + 1, 60)
         utm = QgsCoordinateReferenceSystem(f"EPSG:{(32600 if centre.y() >= 0 else 32700) + zone}")
-        feedback.pushInfo(self.tr("The incidents are in a geographic CRS ({}); they are reprojected to {} ({}) and distances are read in metres.").format(crs.authid(), utm.authid(), utm.description()))
+        feedback.pushInfo(
+            self.tr("The incidents are in a geographic CRS ({}); they are reprojected to {} ({}) and distances are read in metres.").format(
+                crs.authid(), utm.authid(), utm.description()
+            )
+        )
         return utm
 
     def _checked_weights(self, points, weight_field):
         if len(points.x) == 0:
-            raise QgsProcessingException(self.tr("The incidents layer has no point features (after skipping empty geometries). Check the layer, its filter or the selection."))
+            raise QgsProcessingException(
+                self.tr(
+                    "The incidents layer has no point features (after skipping empty geometries). "
+                    "Check the layer, its filter or the selection."
+                )
+            )
         if weight_field is None:
             return None
         weights = points.values
         nulls = int(np.isnan(weights).sum())
         if nulls:
             raise QgsProcessingException(
-                self.tr("{} incidents have no value in the weight field '{}'. Fill them (Field Calculator), filter them out, or leave the weight field empty.").format(nulls, weight_field)
+                self.tr(
+                    "{} incidents have no value in the weight field '{}'. "
+                    "Fill them (Field Calculator), filter them out, or leave the weight field empty."
+                ).format(nulls, weight_field)
             )
         negatives = int((weights < 0).sum())
         if negatives:
-            raise QgsProcessingException(self.tr("{} incidents have a negative weight in '{}'. Weights must be zero or positive.").format(negatives, weight_field))
+            raise QgsProcessingException(
+                self.tr("{} incidents have a negative weight in '{}'. Weights must be zero or positive.").format(negatives, weight_field)
+            )
         if weights.sum() <= 0:
             raise QgsProcessingException(self.tr("All weights in '{}' are zero: there is nothing to map.").format(weight_field))
         return weights
@@ -240,13 +272,17 @@ class KernelDensity(HotspotAlgorithm):
             if kernel == "gaussian":
                 bandwidth /= 2 * math.sqrt(2)
             if not bandwidth > 0:
-                raise QgsProcessingException(self.tr("All incidents are at the same place, so no bandwidth can be chosen automatically. Give a bandwidth."))
+                raise QgsProcessingException(
+                    self.tr("All incidents are at the same place, so no bandwidth can be chosen automatically. Give a bandwidth.")
+                )
             feedback.pushInfo(self.tr("Automatic bandwidth (ArcGIS spatial Silverman rule): {:.6g} map units.").format(bandwidth))
         reach = bandwidth * (3.0 if kernel == "gaussian" else 1.0)
         if self.parameterAsString(parameters, self.EXTENT, context):
             extent = self.parameterAsExtent(parameters, self.EXTENT, context, crs)
             if extent.isEmpty() or extent.width() <= 0 or extent.height() <= 0:
-                raise QgsProcessingException(self.tr("The output extent is empty. Give an extent with a width and a height, or leave it empty."))
+                raise QgsProcessingException(
+                    self.tr("The output extent is empty. Give an extent with a width and a height, or leave it empty.")
+                )
             bounds = (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum())
         else:
             bounds = (points.x.min() - reach, points.y.min() - reach, points.x.max() + reach, points.y.max() + reach)
@@ -258,10 +294,17 @@ class KernelDensity(HotspotAlgorithm):
         if cells > MAX_CELLS:
             smallest = math.sqrt(width * height / MAX_CELLS)
             raise QgsProcessingException(
-                self.tr("The raster would have {:,} cells (more than {:,}). Use a cell size of at least {:.4g} or a smaller extent.").format(cells, MAX_CELLS, smallest)
+                self.tr(
+                    "The raster would have {:,} cells (more than {:,}). Use a cell size of at least {:.4g} or a smaller extent."
+                ).format(cells, MAX_CELLS, smallest)
             )
         if bandwidth < cell:
-            feedback.pushWarning(self.tr("The bandwidth ({:.4g}) is smaller than the cell size ({:.4g}): the map will look spotty. Use a smaller cell size or a larger bandwidth.").format(bandwidth, cell))
+            feedback.pushWarning(
+                self.tr(
+                    "The bandwidth ({:.4g}) is smaller than the cell size ({:.4g}): the map will look spotty. "
+                    "Use a smaller cell size or a larger bandwidth."
+                ).format(bandwidth, cell)
+            )
         return bandwidth, cell, kde.grid_for_extent(*bounds, cell)
 
     def _area_unit(self, parameters, context, crs):
@@ -270,7 +313,11 @@ class KernelDensity(HotspotAlgorithm):
             return unit_label, 1.0
         metres = QgsUnitTypes.fromUnitToUnitFactor(crs.mapUnits(), QgsUnitTypes.DistanceUnit.DistanceMeters)
         if not metres or crs.mapUnits() == QgsUnitTypes.DistanceUnit.DistanceUnknownUnit:
-            raise QgsProcessingException(self.tr("The CRS's map units are unknown, so density per {} cannot be computed. Choose 'Square map units'.").format(label.lower()))
+            raise QgsProcessingException(
+                self.tr("The CRS's map units are unknown, so density per {} cannot be computed. Choose 'Square map units'.").format(
+                    label.lower()
+                )
+            )
         # density per square map unit -> per square metre -> per area unit
         return unit_label, square_metres / metres**2
 
@@ -278,7 +325,9 @@ class KernelDensity(HotspotAlgorithm):
 def _write_geotiff(path, surface, grid, crs, provenance):
     """Write a north-up Float32 GeoTIFF (row 0 of ``surface`` is the south edge)."""
     driver = gdal.GetDriverByName("GTiff")
-    dataset = driver.Create(path, grid.ncols, grid.nrows, 1, gdal.GDT_Float32, ["COMPRESS=DEFLATE", "PREDICTOR=3", "TILED=YES", "BIGTIFF=IF_SAFER"])
+    dataset = driver.Create(
+        path, grid.ncols, grid.nrows, 1, gdal.GDT_Float32, ["COMPRESS=DEFLATE", "PREDICTOR=3", "TILED=YES", "BIGTIFF=IF_SAFER"]
+    )
     if dataset is None:
         raise QgsProcessingException(f"Cannot write the raster {path}: check the folder exists and is writable.")
     dataset.SetGeoTransform((grid.xmin, grid.cell, 0.0, grid.ymax, 0.0, -grid.cell))
