@@ -2,9 +2,10 @@
 
 import os
 
-from qgis.core import QgsColorRampShader, QgsProcessingLayerPostProcessorInterface, QgsRasterBandStats
+from qgis.core import QgsColorRampShader, QgsProcessingLayerPostProcessorInterface
 
 from .algorithms.base import PLUGIN_DIR
+from .compat import STATISTIC_MAX
 
 STYLES_DIR = os.path.join(PLUGIN_DIR, "resources", "styles")
 
@@ -39,7 +40,7 @@ def apply_style(layer, style):
 
 
 def _rescale_ramp(layer):
-    peak = layer.dataProvider().bandStatistics(1, QgsRasterBandStats.Stats.Max).maximumValue
+    peak = layer.dataProvider().bandStatistics(1, STATISTIC_MAX).maximumValue
     renderer = layer.renderer()
     ramp = renderer.shader().rasterShaderFunction()
     items = [

@@ -221,15 +221,19 @@ def test_bad_input_gets_a_clear_message_and_no_output(tmp_path, case, message):
     assert not os.path.exists(params["OUTPUT"])
 
 
-def test_cancel_leaves_no_output(tmp_path):
-    xy, weights = incidents(seed=15)
-    feedback = QgsProcessingFeedback()
-    feedback.cancel()
-    out = str(tmp_path / "cancel.tif")
+@pytest.mark.parametrize("when", ["before reading", "while computing"])
+def test_cancel_leaves_no_output(tmp_path, when):
     from qgis.core import QgsApplication
 
+    xy, weights = incidents(seed=15)
+    feedback = QgsProcessingFeedback()
+    if when == "before reading":
+        feedback.cancel()
+    else:  # cancel as soon as the density computation reports progress
+        feedback.progressChanged.connect(lambda progress: progress > 10 and feedback.cancel())
+    out = str(tmp_path / "cancel.tif")
     algorithm = QgsApplication.processingRegistry().createAlgorithmById(ALG)
-    context = QgsProcessingContext()
-    params = {"INPUT": write_gpkg(tmp_path / "a.gpkg", xy, weights), "BANDWIDTH": 100.0, "CELL_SIZE": 5.0, "OUTPUT": out}
-    ok, _ = algorithm.run(params, context, feedback)
+    params = {"INPUT": write_gpkg(tmp_path / "a.gpkg", xy, weights), "KERNEL": 3, "BANDWIDTH": 100.0, "CELL_SIZE": 2.0, "OUTPUT": out}
+    results, ok = algorithm.run(params, QgsProcessingContext(), feedback)
+    assert feedback.isCanceled()
     assert not os.path.exists(out)

@@ -8,7 +8,6 @@ from osgeo import gdal
 from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
-    QgsProcessing,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterDistance,
@@ -22,6 +21,7 @@ from qgis.core import (
 )
 
 from ...core import Canceled, kde
+from ..compat import ADVANCED, METERS, NUMERIC_FIELD, POINT_GEOMETRY, POINT_SOURCE, UNKNOWN_DISTANCE_UNIT, WKT_FOR_GDAL
 from ..layers import read_points
 from ..styles import style_on_completion
 from .base import HotspotAlgorithm
@@ -88,7 +88,7 @@ class KernelDensity(HotspotAlgorithm):
         )
 
     def initAlgorithm(self, config=None):
-        source = QgsProcessingParameterFeatureSource(self.INPUT, self.tr("Incidents"), [QgsProcessing.SourceType.TypeVectorPoint])
+        source = QgsProcessingParameterFeatureSource(self.INPUT, self.tr("Incidents"), [POINT_SOURCE])
         source.setHelp(self.tr("Point layer of incidents (multipoints are split into their points)."))
         self.addParameter(source)
 
@@ -96,7 +96,7 @@ class KernelDensity(HotspotAlgorithm):
             self.WEIGHT_FIELD,
             self.tr("Weight field (e.g. harm)"),
             parentLayerParameterName=self.INPUT,
-            type=QgsProcessingParameterField.DataType.Numeric,
+            type=NUMERIC_FIELD,
             optional=True,
         )
         weight.setHelp(self.tr("Optional non-negative weight per incident, such as a crime harm index. Empty: each incident counts 1."))
@@ -126,7 +126,7 @@ class KernelDensity(HotspotAlgorithm):
 
         extent = QgsProcessingParameterExtent(self.EXTENT, self.tr("Output extent"), optional=True)
         extent.setHelp(self.tr("Area to map. Empty: the incidents' extent grown by the bandwidth."))
-        extent.setFlags(extent.flags() | QgsProcessingParameterExtent.Flag.FlagAdvanced)
+        extent.setFlags(extent.flags() | ADVANCED)
         self.addParameter(extent)
 
         unit = QgsProcessingParameterEnum(
@@ -147,7 +147,7 @@ class KernelDensity(HotspotAlgorithm):
         source = self.parameterAsSource(parameters, self.INPUT, context)
         if source is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
-        if QgsWkbTypes.geometryType(source.wkbType()) != QgsWkbTypes.GeometryType.PointGeometry:
+        if QgsWkbTypes.geometryType(source.wkbType()) != POINT_GEOMETRY:
             raise QgsProcessingException(
                 self.tr(
                     "The incidents layer has {} geometries; kernel density needs points. "
@@ -311,8 +311,8 @@ class KernelDensity(HotspotAlgorithm):
         label, unit_label, square_metres = AREA_UNITS[self.parameterAsEnum(parameters, self.AREA_UNIT, context)]
         if square_metres is None:
             return unit_label, 1.0
-        metres = QgsUnitTypes.fromUnitToUnitFactor(crs.mapUnits(), QgsUnitTypes.DistanceUnit.DistanceMeters)
-        if not metres or crs.mapUnits() == QgsUnitTypes.DistanceUnit.DistanceUnknownUnit:
+        metres = QgsUnitTypes.fromUnitToUnitFactor(crs.mapUnits(), METERS)
+        if not metres or crs.mapUnits() == UNKNOWN_DISTANCE_UNIT:
             raise QgsProcessingException(
                 self.tr("The CRS's map units are unknown, so density per {} cannot be computed. Choose 'Square map units'.").format(
                     label.lower()
@@ -331,7 +331,7 @@ def _write_geotiff(path, surface, grid, crs, provenance):
     if dataset is None:
         raise QgsProcessingException(f"Cannot write the raster {path}: check the folder exists and is writable.")
     dataset.SetGeoTransform((grid.xmin, grid.cell, 0.0, grid.ymax, 0.0, -grid.cell))
-    dataset.SetProjection(crs.toWkt(QgsCoordinateReferenceSystem.WktVariant.WKT_PREFERRED_GDAL))
+    dataset.SetProjection(crs.toWkt(WKT_FOR_GDAL))
     dataset.SetMetadata({k: json.dumps(v) for k, v in provenance.items()}, "HOTSPOT_POLICING")
     band = dataset.GetRasterBand(1)
     band.SetDescription(provenance["units"])
