@@ -1,0 +1,81 @@
+"""Spatial weights as scipy.sparse CSR matrices (METHODS.md 2.3).
+
+Every builder returns binary weights without the diagonal; Gi* adds its self weight with
+:func:`with_self`, Local Moran row-standardises with :func:`row_standardised`.
+"""
+
+import numpy as np
+from scipy import sparse
+from scipy.spatial import cKDTree
+
+
+def distance_band(x, y, distance):
+    """w_ij = 1 when 0 < d_ij <= distance (as libpysal's DistanceBand: the band is closed)."""
+    tree = cKDTree(np.column_stack([x, y]))
+    pairs = tree.query_pairs(distance * (1 + 1e-12), output_type="ndarray")
+    return _symmetric(pairs, len(x))
+
+
+def k_nearest(x, y, k):
+    """w_ij = 1 for the k nearest j of each i (not symmetric). Ties at the k-th distance
+    are broken by the KD-tree's search order."""
+    n = len(x)
+    if k >= n:
+        raise ValueError(f"k = {k} needs more than {k} features; there are {n}")
+    _, neighbours = cKDTree(np.column_stack([x, y])).query(np.column_stack([x, y]), k=k + 1)
+    rows = np.repeat(np.arange(n), k + 1)
+    cols = neighbours.ravel()
+    keep = rows != cols
+    # A duplicate location can push i itself out of its own k+1 list: keep the first k others.
+    rows, cols = rows[keep], cols[keep]
+    first_k = (np.arange(len(rows)) - np.searchsorted(rows, rows)) < k
+    return sparse.csr_matrix((np.ones(first_k.sum()), (rows[first_k], cols[first_k])), shape=(n, n))
+
+
+def contiguity(vertex_x, vertex_y, owner, n, tolerance=0.0):
+    """Queen contiguity: polygons that share at least one vertex (a corner or an edge).
+
+    ``vertex_*`` are all polygon vertices, ``owner`` the polygon index of each; vertices
+    closer than ``tolerance`` are snapped together first."""
+    if tolerance > 0:
+        vx, vy = np.round(vertex_x / tolerance), np.round(vertex_y / tolerance)
+    else:
+        vx, vy = vertex_x, vertex_y
+    _, vertex_id = np.unique(np.column_stack([vx, vy]), axis=0, return_inverse=True)
+    vertex_id = vertex_id.ravel()
+    incidence = sparse.csr_matrix((np.ones(len(owner)), (owner, vertex_id)), shape=(n, vertex_id.max() + 1 if len(owner) else 0))
+    incidence.data[:] = 1.0
+    shared = (incidence @ incidence.T).tocoo()
+    keep = shared.row != shared.col
+    return sparse.csr_matrix((np.ones(keep.sum()), (shared.row[keep], shared.col[keep])), shape=(n, n))
+
+
+def with_self(weights, self_weight=1.0):
+    """The weights with w_ii = self_weight (Gi*: each feature is its own neighbour)."""
+    return (weights + sparse.identity(weights.shape[0], format="csr") * self_weight).tocsr()
+
+
+def row_standardised(weights):
+    """Each row divided by its sum (rows without neighbours stay zero)."""
+    sums = np.asarray(weights.sum(axis=1)).ravel()
+    scale = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)
+    return sparse.diags(scale) @ weights
+
+
+def cardinality(weights):
+    """Number of neighbours of each feature (non-zero weights, self excluded)."""
+    counts = np.diff(weights.indptr)
+    return counts - (weights.diagonal() != 0)
+
+
+def distance_for_one_neighbour(x, y):
+    """The smallest band in which every feature has at least one neighbour: the largest
+    nearest-neighbour distance (ArcGIS's default distance for Hot Spot Analysis)."""
+    distances, _ = cKDTree(np.column_stack([x, y])).query(np.column_stack([x, y]), k=2)
+    return float(distances[:, 1].max())
+
+
+def _symmetric(pairs, n):
+    rows = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    cols = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
