@@ -61,6 +61,7 @@ def main(out_dir):
         render_map(raster_path, streets, study_area, title, image_path, apply_style)
         print(f"  map: {image_path}")
     QgsApplication.processingRegistry().removeProvider(provider)
+    del streets, study_area, incidents  # layers must go before QGIS exits
     app.exitQgis()
 
 
@@ -81,7 +82,7 @@ def render_map(raster_path, streets, study_area, title, image_path, apply_style)
     settings.setLayers([study_area, density, streets])
     settings.setDestinationCrs(density.crs())
     extent = study_area.extent()
-    extent.scale(1.05)
+    extent.scale(1.12)
     settings.setExtent(extent)
     settings.setOutputSize(QSize(1400, 1200))
     settings.setBackgroundColor(QColor("white"))
@@ -99,6 +100,7 @@ def render_map(raster_path, streets, study_area, title, image_path, apply_style)
     painter.drawText(24, 72, "Quartic kernel, 150 m search radius, 10 m cells (synthetic data)")
     painter.end()
     image.save(image_path)
+    del density
 
 
 if __name__ == "__main__":
