@@ -35,7 +35,14 @@ OFFENCES = {  # offence: (share of the background, harm weight in Cambridge CHI-
 # Planted hot spots: name, kind, centre (relative to X0, Y0), radius, incidents, offence mix.
 HOTSPOTS = [
     ("Town centre nightlife", "persistent", (2990.0, 2510.0), 120.0, 1800, {"assault": 0.6, "robbery": 0.2, "criminal_damage": 0.2}),
-    ("Market Street retail", "persistent", (1410.0, 3760.0), 120.0, 1500, {"theft_from_vehicle": 0.7, "robbery": 0.1, "criminal_damage": 0.2}),
+    (
+        "Market Street retail",
+        "persistent",
+        (1410.0, 3760.0),
+        120.0,
+        1500,
+        {"theft_from_vehicle": 0.7, "robbery": 0.1, "criminal_damage": 0.2},
+    ),
     ("Riverside flats", "emerging", (4620.0, 1230.0), 130.0, 1100, {"burglary": 0.6, "criminal_damage": 0.4}),
     ("Old station", "fading", (1190.0, 1090.0), 130.0, 1100, {"burglary": 0.5, "theft_from_vehicle": 0.5}),
 ]
@@ -72,7 +79,25 @@ def street_lines(rng, avenues, streets):
             mid = len(streets) // 2
             parts = [np.array([[x, 0.0], [x, streets[mid - 1]]]), np.array([[x, streets[mid + 1]], [x, HEIGHT]])]
         lines.append({"parts": parts, "name": name, "class": "arterial" if i % 5 == 0 else "local"})
-    names = ["Elm", "Oak", "Maple", "Cedar", "Birch", "Willow", "Ash", "Pine", "Hazel", "Rowan", "Alder", "Holly", "Larch", "Yew", "Poplar", "Beech", "Linden"]
+    names = [
+        "Elm",
+        "Oak",
+        "Maple",
+        "Cedar",
+        "Birch",
+        "Willow",
+        "Ash",
+        "Pine",
+        "Hazel",
+        "Rowan",
+        "Alder",
+        "Holly",
+        "Larch",
+        "Yew",
+        "Poplar",
+        "Beech",
+        "Linden",
+    ]
     for j, y in enumerate(streets):  # east-west streets: long, some stopping short (dead ends)
         name = f"{names[j % len(names)]} {'Street' if j < len(names) else 'Road'}"
         x_start, x_end = 0.0, WIDTH
@@ -223,7 +248,9 @@ def write(path, lines, incidents, segment, pings):
     def coords(points):
         return ", ".join(f"{X0 + x:.2f} {Y0 + y:.2f}" for x, y in points)
 
-    streets = layer("streets", ogr.wkbMultiLineString, [("street_id", ogr.OFTInteger), ("street_name", ogr.OFTString), ("road_class", ogr.OFTString)])
+    streets = layer(
+        "streets", ogr.wkbMultiLineString, [("street_id", ogr.OFTInteger), ("street_name", ogr.OFTString), ("road_class", ogr.OFTString)]
+    )
     streets.StartTransaction()
     for i, line in enumerate(lines):
         parts = line["parts"]
@@ -231,10 +258,20 @@ def write(path, lines, incidents, segment, pings):
         add(streets, {"street_id": i + 1, "street_name": line["name"], "road_class": line["class"]}, wkt)
     streets.CommitTransaction()
 
-    table = layer("incidents", ogr.wkbPoint, [("incident_id", ogr.OFTInteger), ("occurred_at", ogr.OFTDateTime), ("offence", ogr.OFTString), ("harm_weight", ogr.OFTReal)], index=False)
+    table = layer(
+        "incidents",
+        ogr.wkbPoint,
+        [("incident_id", ogr.OFTInteger), ("occurred_at", ogr.OFTDateTime), ("offence", ogr.OFTString), ("harm_weight", ogr.OFTReal)],
+        index=False,
+    )
     table.StartTransaction()
     for i, ((x, y), seconds, offence) in enumerate(zip(incidents["xy"], incidents["seconds"], incidents["offence"])):
-        values = {"incident_id": i + 1, "occurred_at": START + timedelta(seconds=float(seconds)), "offence": str(offence), "harm_weight": OFFENCES[offence][1]}
+        values = {
+            "incident_id": i + 1,
+            "occurred_at": START + timedelta(seconds=float(seconds)),
+            "offence": str(offence),
+            "harm_weight": OFFENCES[offence][1],
+        }
         add(table, values, f"POINT ({X0 + x:.2f} {Y0 + y:.2f})")
     table.CommitTransaction()
 
@@ -243,26 +280,58 @@ def write(path, lines, incidents, segment, pings):
     for row, district in enumerate(("South", "Central", "North")):
         for col in range(4):
             x1, x2, y1, y2 = col * WIDTH / 4, (col + 1) * WIDTH / 4, row * HEIGHT / 3, (row + 1) * HEIGHT / 3
-            add(beats, {"beat_id": f"B{row * 4 + col + 1:02d}", "district": district}, f"POLYGON (({coords([(x1, y1), (x2, y1), (x2, y2), (x1, y2), (x1, y1)])}))")
+            add(
+                beats,
+                {"beat_id": f"B{row * 4 + col + 1:02d}", "district": district},
+                f"POLYGON (({coords([(x1, y1), (x2, y1), (x2, y2), (x1, y2), (x1, y1)])}))",
+            )
     beats.CommitTransaction()
 
     area = layer("study_area", ogr.wkbPolygon, [("name", ogr.OFTString)])
     add(area, {"name": "Sample City"}, f"POLYGON (({coords([(0, 0), (WIDTH, 0), (WIDTH, HEIGHT), (0, HEIGHT), (0, 0)])}))")
 
-    truth = layer("planted_hotspots", ogr.wkbPolygon, [("kind", ogr.OFTString), ("name", ogr.OFTString), ("centre_x", ogr.OFTReal), ("centre_y", ogr.OFTReal), ("radius_m", ogr.OFTReal), ("n_incidents", ogr.OFTInteger), ("street_id", ogr.OFTInteger)])
+    truth = layer(
+        "planted_hotspots",
+        ogr.wkbPolygon,
+        [
+            ("kind", ogr.OFTString),
+            ("name", ogr.OFTString),
+            ("centre_x", ogr.OFTReal),
+            ("centre_y", ogr.OFTReal),
+            ("radius_m", ogr.OFTReal),
+            ("n_incidents", ogr.OFTInteger),
+            ("street_id", ogr.OFTInteger),
+        ],
+    )
     angles = np.linspace(0, 2 * np.pi, 73)
     for name, kind, (cx, cy), radius, n, _ in HOTSPOTS:
         ring = np.column_stack([cx + radius * np.cos(angles), cy + radius * np.sin(angles)])
-        add(truth, {"kind": kind, "name": name, "centre_x": X0 + cx, "centre_y": Y0 + cy, "radius_m": radius, "n_incidents": n}, f"POLYGON (({coords(ring)}))")
+        add(
+            truth,
+            {"kind": kind, "name": name, "centre_x": X0 + cx, "centre_y": Y0 + cy, "radius_m": radius, "n_incidents": n},
+            f"POLYGON (({coords(ring)}))",
+        )
     (x1, y), (x2, _) = segment
     rowan = next(i + 1 for i, line in enumerate(lines) if line["name"] == "Rowan Street")
-    values = {"kind": "single_segment", "name": "Rowan Street drug market", "centre_x": X0 + (x1 + x2) / 2, "centre_y": Y0 + y, "radius_m": (x2 - x1) / 2, "n_incidents": SINGLE_SEGMENT_INCIDENTS, "street_id": rowan}
+    values = {
+        "kind": "single_segment",
+        "name": "Rowan Street drug market",
+        "centre_x": X0 + (x1 + x2) / 2,
+        "centre_y": Y0 + y,
+        "radius_m": (x2 - x1) / 2,
+        "n_incidents": SINGLE_SEGMENT_INCIDENTS,
+        "street_id": rowan,
+    }
     add(truth, values, f"POLYGON (({coords([(x1, y - 10), (x2, y - 10), (x2, y + 10), (x1, y + 10), (x1, y - 10)])}))")
 
     table = layer("patrol_pings", ogr.wkbPoint, [("unit_id", ogr.OFTString), ("pinged_at", ogr.OFTDateTime)], index=False)
     table.StartTransaction()
     for car, seconds, x, y in pings:
-        add(table, {"unit_id": f"Car {car + 1}", "pinged_at": START + timedelta(seconds=float(seconds))}, f"POINT ({X0 + x:.2f} {Y0 + y:.2f})")
+        add(
+            table,
+            {"unit_id": f"Car {car + 1}", "pinged_at": START + timedelta(seconds=float(seconds))},
+            f"POINT ({X0 + x:.2f} {Y0 + y:.2f})",
+        )
     table.CommitTransaction()
     dataset = None
 

@@ -5,7 +5,9 @@ QGIS's own ``processing`` module. So the root is linked under its plugin name in
 temporary folder, and that folder goes on sys.path (pytest runs with
 --import-mode=importlib, so it inserts nothing itself)."""
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 
@@ -14,6 +16,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLUGINS_DIR = tempfile.mkdtemp(prefix="hotspot_policing_plugins_")
 os.symlink(ROOT, os.path.join(PLUGINS_DIR, "hotspot_policing"))
+atexit.register(shutil.rmtree, PLUGINS_DIR, ignore_errors=True)
 sys.path.insert(0, PLUGINS_DIR)
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
