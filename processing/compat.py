@@ -6,6 +6,7 @@ here takes the new one where this QGIS has it and the 3.22 one otherwise."""
 from qgis.core import (
     Qgis,
     QgsCoordinateReferenceSystem,
+    QgsFeatureSink,
     QgsProcessing,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterField,
@@ -27,4 +28,26 @@ POINT_GEOMETRY = _pick("GeometryType", "Point", QgsWkbTypes.GeometryType.PointGe
 METERS = _pick("DistanceUnit", "Meters", QgsUnitTypes.DistanceUnit.DistanceMeters)
 UNKNOWN_DISTANCE_UNIT = _pick("DistanceUnit", "Unknown", QgsUnitTypes.DistanceUnit.DistanceUnknownUnit)
 STATISTIC_MAX = _pick("RasterBandStatistic", "Max", QgsRasterBandStats.Stats.Max)
+POLYGON_GEOMETRY = _pick("GeometryType", "Polygon", QgsWkbTypes.GeometryType.PolygonGeometry)
+POLYGON_SOURCE = _pick("ProcessingSourceType", "VectorPolygon", QgsProcessing.SourceType.TypeVectorPolygon)
+FAST_INSERT = QgsFeatureSink.Flag.FastInsert
 WKT_FOR_GDAL = _pick("CrsWktVariant", "PreferredGdal", QgsCoordinateReferenceSystem.WktVariant.WKT_PREFERRED_GDAL)
+
+
+def field(name, kind, alias=None):
+    """A QgsField of kind "double", "int" or "string": QMetaType types from QGIS 3.38 on
+    (QGIS 4 needs them), QVariant types before (3.22 rejects QMetaType)."""
+    from qgis.core import QgsField
+
+    if Qgis.QGIS_VERSION_INT >= 33800:
+        from qgis.PyQt.QtCore import QMetaType
+
+        types = {"double": QMetaType.Type.Double, "int": QMetaType.Type.Int, "string": QMetaType.Type.QString}
+    else:
+        from qgis.PyQt.QtCore import QVariant
+
+        types = {"double": QVariant.Double, "int": QVariant.Int, "string": QVariant.String}
+    created = QgsField(name, types[kind])
+    if alias:
+        created.setAlias(alias)
+    return created

@@ -7,20 +7,25 @@ through the generic feature iterator. Multipoints are exploded, null and empty g
 skipped and counted, coordinates transformed to the requested CRS.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from osgeo import ogr
 from qgis.core import (
     NULL,
+    QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsFeatureRequest,
     QgsLineString,
+    QgsProcessingException,
     QgsProcessingFeatureSourceDefinition,
     QgsProviderRegistry,
     QgsVectorLayer,
     QgsWkbTypes,
 )
+
+from .compat import POINT_GEOMETRY
 
 
 @dataclass
@@ -51,6 +56,27 @@ def read_points(source, layer, parameter_value, crs, context, field=None):
     if source.sourceCrs() != crs and len(points.x):
         points.x, points.y = transform_xy(points.x, points.y, source.sourceCrs(), crs, context)
     return points
+
+
+def working_crs(source, context, feedback):
+    """The CRS to measure distances in: the source's own, or its UTM zone when it is
+    geographic (degrees are no distance), with a note in the log."""
+    crs = source.sourceCrs()
+    if not crs.isValid():
+        raise QgsProcessingException("The input layer has no valid CRS. Set its CRS (Layer Properties > Source) and run again.")
+    if not crs.isGeographic():
+        return crs
+    wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
+    centre = QgsCoordinateTransform(crs, wgs84, context.transformContext()).transform(source.sourceExtent().center())
+    if not (math.isfinite(centre.x()) and math.isfinite(centre.y())):
+        raise QgsProcessingException("The input layer is empty or its extent is invalid.")
+    zone = min(int((centre.x() + 180) // 6) + 1, 60)
+    utm = QgsCoordinateReferenceSystem(f"EPSG:{(32600 if centre.y() >= 0 else 32700) + zone}")
+    feedback.pushInfo(
+        f"The input is in a geographic CRS ({crs.authid()}); it is measured in {utm.authid()} ({utm.description()}) "
+        "and distances are read in metres."
+    )
+    return utm
 
 
 def transform_xy(x, y, source_crs, target_crs, context):
@@ -179,3 +205,50 @@ def _read_features(source, field):
         skipped,
         False,
     )
+
+
+@dataclass
+class Features:
+    """Every feature of a source (kept to be written back), with the coordinates of its
+    point or centroid in the working CRS, one numeric field (NaN for NULL) and, when asked,
+    the polygon vertices (x, y, feature index) for contiguity."""
+
+    features: list
+    x: np.ndarray
+    y: np.ndarray
+    values: np.ndarray
+    vertices: object
+    without_geometry: int
+
+
+def read_features(source, field, crs, context, feedback, with_vertices=False):
+    """Read points or polygons once: features, centroids, one field, optional vertices."""
+    index = source.fields().lookupField(field)
+    features, xs, ys, values, vertex_rows = [], [], [], [], []
+    without_geometry = 0
+    total = max(source.featureCount(), 1)
+    for n, feature in enumerate(source.getFeatures()):
+        if n % 10000 == 0:
+            if feedback.isCanceled():
+                return None
+            feedback.setProgress(30 * n / total)
+        geometry = feature.geometry()
+        if geometry.isNull() or geometry.isEmpty():
+            without_geometry += 1
+            continue
+        point = geometry.asPoint() if geometry.type() == POINT_GEOMETRY and not geometry.isMultipart() else geometry.centroid().asPoint()
+        attribute = feature.attribute(index)
+        features.append(feature)
+        xs.append(point.x())
+        ys.append(point.y())
+        values.append(np.nan if attribute is None or attribute == NULL else float(attribute))
+        if with_vertices:
+            position = len(features) - 1
+            vertex_rows.extend((vertex.x(), vertex.y(), position) for vertex in geometry.vertices())
+    x, y = np.array(xs, dtype=float), np.array(ys, dtype=float)
+    vertices = np.array(vertex_rows, dtype=float).reshape(-1, 3) if with_vertices else None
+    if source.sourceCrs() != crs and len(x):
+        x, y = transform_xy(x, y, source.sourceCrs(), crs, context)
+        if with_vertices and len(vertices):
+            vertices[:, 0], vertices[:, 1] = transform_xy(vertices[:, 0], vertices[:, 1], source.sourceCrs(), crs, context)
+    return Features(features, x, y, np.array(values, dtype=float), vertices, without_geometry)

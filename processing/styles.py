@@ -2,10 +2,17 @@
 
 import os
 
-from qgis.core import QgsColorRampShader, QgsProcessingLayerPostProcessorInterface
+from qgis.core import (
+    QgsCategorizedSymbolRenderer,
+    QgsColorRampShader,
+    QgsProcessingLayerPostProcessorInterface,
+    QgsRendererCategory,
+    QgsSymbol,
+)
+from qgis.PyQt.QtGui import QColor
 
 from .algorithms.base import PLUGIN_DIR
-from .compat import STATISTIC_MAX
+from .compat import POLYGON_GEOMETRY, STATISTIC_MAX
 
 STYLES_DIR = os.path.join(PLUGIN_DIR, "resources", "styles")
 
@@ -30,13 +37,55 @@ def style_on_completion(context, layer_id, style):
         context.layerToLoadOnCompletionDetails(layer_id).setPostProcessor(processor)
 
 
+# Categorised styles, in plain language for police audiences (colours as ArcGIS's).
+CATEGORIES = {
+    "gi_bin": (
+        "Gi_Bin",
+        [
+            (3, "#d62f27", "Hot spot, 99% confidence"),
+            (2, "#ed7551", "Hot spot, 95% confidence"),
+            (1, "#fab984", "Hot spot, 90% confidence"),
+            (0, "#f4f4ee", "Not significant"),
+            (-1, "#c0ccbe", "Cold spot, 90% confidence"),
+            (-2, "#849eba", "Cold spot, 95% confidence"),
+            (-3, "#4575b5", "Cold spot, 99% confidence"),
+        ],
+    ),
+    "cotype": (
+        "COType",
+        [
+            ("HH", "#d62f27", "High-high cluster"),
+            ("HL", "#f4a582", "High outlier among low values"),
+            ("LH", "#92c5de", "Low outlier among high values"),
+            ("LL", "#4575b5", "Low-low cluster"),
+            ("", "#f4f4ee", "Not significant"),
+        ],
+    ),
+}
+
+
 def apply_style(layer, style):
-    """Load resources/styles/<style>.qml; a density ramp is stored as fractions of the
-    maximum and rescaled here to the layer's own range."""
-    layer.loadNamedStyle(os.path.join(STYLES_DIR, style + ".qml"))
+    """A categorised style from CATEGORIES, or resources/styles/<style>.qml; a density ramp
+    is stored there as fractions of the maximum and rescaled to the layer's own range."""
+    if style in CATEGORIES:
+        _categorise(layer, *CATEGORIES[style])
+    else:
+        layer.loadNamedStyle(os.path.join(STYLES_DIR, style + ".qml"))
     if style == "density":
         _rescale_ramp(layer)
     layer.triggerRepaint()
+
+
+def _categorise(layer, field, classes):
+    categories = []
+    for value, colour, label in classes:
+        symbol = QgsSymbol.defaultSymbol(layer.geometryType())
+        symbol.setColor(QColor(colour))
+        if layer.geometryType() == POLYGON_GEOMETRY:
+            symbol.symbolLayer(0).setStrokeColor(QColor("#8c8c8c"))
+            symbol.symbolLayer(0).setStrokeWidth(0.1)
+        categories.append(QgsRendererCategory(value, symbol, label))
+    layer.setRenderer(QgsCategorizedSymbolRenderer(field, categories))
 
 
 def _rescale_ramp(layer):

@@ -1,5 +1,7 @@
 """One QgsProcessingAlgorithm per module; ALGORITHMS is what the provider registers."""
 
+from .gistar import GiStar
 from .kernel_density import KernelDensity
+from .local_moran import LocalMoran
 
-ALGORITHMS = (KernelDensity,)
+ALGORITHMS = (KernelDensity, GiStar, LocalMoran)

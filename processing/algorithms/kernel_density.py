@@ -6,8 +6,6 @@ import math
 import numpy as np
 from osgeo import gdal
 from qgis.core import (
-    QgsCoordinateReferenceSystem,
-    QgsCoordinateTransform,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterDistance,
@@ -22,7 +20,7 @@ from qgis.core import (
 
 from ...core import Canceled, kde
 from ..compat import ADVANCED, METERS, NUMERIC_FIELD, POINT_GEOMETRY, POINT_SOURCE, UNKNOWN_DISTANCE_UNIT, WKT_FOR_GDAL
-from ..layers import read_points
+from ..layers import read_points, working_crs
 from ..styles import style_on_completion
 from .base import HotspotAlgorithm
 
@@ -154,7 +152,7 @@ class KernelDensity(HotspotAlgorithm):
                     "Convert polygons or lines to points first (e.g. 'Centroids')."
                 ).format(QgsWkbTypes.geometryDisplayString(QgsWkbTypes.geometryType(source.wkbType())))
             )
-        crs = self._working_crs(source, context, feedback)
+        crs = working_crs(source, context, feedback)
         weight_field = self.parameterAsString(parameters, self.WEIGHT_FIELD, context) or None
         kernel = kde.KERNELS[self.parameterAsEnum(parameters, self.KERNEL, context)]
 
@@ -211,28 +209,6 @@ class KernelDensity(HotspotAlgorithm):
         style_on_completion(context, output, "density")
         feedback.setProgress(100)
         return {self.OUTPUT: output, "BANDWIDTH_USED": bandwidth, "CELL_SIZE_USED": cell, "INCIDENT_COUNT": len(points.x)}
-
-    def _working_crs(self, source, context, feedback):
-        """The layer's CRS, or its UTM zone when it is geographic (distances need metres)."""
-        crs = source.sourceCrs()
-        if not crs.isValid():
-            raise QgsProcessingException(
-                self.tr("The incidents layer has no valid CRS. Set its CRS (Layer Properties > Source) and run again.")
-            )
-        if not crs.isGeographic():
-            return crs
-        wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
-        centre = QgsCoordinateTransform(crs, wgs84, context.transformContext()).transform(source.sourceExtent().center())
-        if not (math.isfinite(centre.x()) and math.isfinite(centre.y())):
-            raise QgsProcessingException(self.tr("The incidents layer is empty or its extent is invalid."))
-        zone = min(int((centre.x() + 180) // 6) + 1, 60)
-        utm = QgsCoordinateReferenceSystem(f"EPSG:{(32600 if centre.y() >= 0 else 32700) + zone}")
-        feedback.pushInfo(
-            self.tr("The incidents are in a geographic CRS ({}); they are reprojected to {} ({}) and distances are read in metres.").format(
-                crs.authid(), utm.authid(), utm.description()
-            )
-        )
-        return utm
 
     def _checked_weights(self, points, weight_field):
         if len(points.x) == 0:

@@ -1,0 +1,247 @@
+"""What Gi* and Local Moran's I share: parameters, reading, weights, inference, writing.
+
+A subclass names its output fields and implements ``statistic()``; this base does the rest,
+so both tools read the same inputs, build the same weights and report the same problems."""
+
+import numpy as np
+from qgis.core import (
+    QgsFeature,
+    QgsFields,
+    QgsProcessingException,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterDistance,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterNumber,
+    QgsWkbTypes,
+)
+
+from ...core import local_stats
+from ...core import weights as spatial_weights
+from ..compat import ADVANCED, FAST_INSERT, NUMERIC_FIELD, POINT_SOURCE, POLYGON_GEOMETRY, POLYGON_SOURCE
+from ..compat import field as make_field
+from ..layers import read_features, working_crs
+from ..styles import style_on_completion
+from .base import HotspotAlgorithm
+
+# Enum positions are public (models store them): only ever append.
+WEIGHT_TYPES = ("Fixed distance band", "K nearest neighbours", "Contiguity (polygons sharing an edge or corner)")
+DISTANCE_BAND, K_NEAREST, CONTIGUITY = range(3)
+
+WEIGHTS_HELP = (
+    "<p><b>Neighbours.</b> Fixed distance band: features whose points or centroids are within "
+    "DISTANCE (0 = automatic: the smallest distance at which every feature has at least one "
+    "neighbour, as ArcGIS); K nearest neighbours: the NEIGHBORS closest (ties broken by search "
+    "order); Contiguity: polygons sharing an edge or a corner (queen).</p>"
+    "<p><b>Significance.</b> PERMUTATIONS = 0 gives analytical z-scores and two-sided normal "
+    "p-values. With permutations (e.g. 999) the p-values come from conditional permutation as in "
+    "PySAL esda (Anselin 1995): each feature keeps its value, its neighbours' values are drawn "
+    "without replacement from the other features; p = 2(k + 1)/(R + 1), k the simulations in the "
+    "smaller tail. SEED makes the draws repeatable. FDR applies the Benjamini-Hochberg (1995) "
+    "false discovery rate correction at 90, 95 and 99 %, as ArcGIS's option does.</p>"
+    "<p>Features with no value in the field are left out and get NULL results (the log says how "
+    "many); so do features without neighbours. Inputs in a geographic CRS are measured in their "
+    "UTM zone. The output keeps every input field and feature.</p>"
+)
+
+
+class LocalStatisticAlgorithm(HotspotAlgorithm):
+    INPUT = "INPUT"
+    FIELD = "FIELD"
+    WEIGHTS = "WEIGHTS"
+    DISTANCE = "DISTANCE"
+    NEIGHBORS = "NEIGHBORS"
+    PERMUTATIONS = "PERMUTATIONS"
+    FDR = "FDR"
+    SEED = "SEED"
+    OUTPUT = "OUTPUT"
+
+    STYLE = None  # name of the style applied to the output
+
+    def output_fields(self):
+        """[(name, kind, alias)] of the fields the statistic adds."""
+        raise NotImplementedError
+
+    def statistic(self, values, neighbours, p_values, fdr):
+        """Arrays (one per output field, in order) for the features with a value."""
+        raise NotImplementedError
+
+    def initAlgorithm(self, config=None):
+        source = QgsProcessingParameterFeatureSource(self.INPUT, self.tr("Input layer"), [POINT_SOURCE, POLYGON_SOURCE])
+        source.setHelp(
+            self.tr("Points or polygons (e.g. grid cells or street segments' centroids) with a numeric value such as an incident count.")
+        )
+        self.addParameter(source)
+        field = QgsProcessingParameterField(self.FIELD, self.tr("Value field"), parentLayerParameterName=self.INPUT, type=NUMERIC_FIELD)
+        field.setHelp(self.tr("The numeric value analysed, e.g. incident_count or a harm total."))
+        self.addParameter(field)
+        kind = QgsProcessingParameterEnum(
+            self.WEIGHTS, self.tr("Neighbours"), options=[self.tr(w) for w in WEIGHT_TYPES], defaultValue=DISTANCE_BAND
+        )
+        kind.setHelp(
+            self.tr("How neighbours are defined: a fixed distance band, k nearest neighbours, or shared edges and corners (polygons).")
+        )
+        self.addParameter(kind)
+        distance = QgsProcessingParameterDistance(self.DISTANCE, self.tr("Distance band (0 = automatic)"), 0.0, self.INPUT, minValue=0.0)
+        distance.setHelp(
+            self.tr(
+                "Neighbours are features within this distance (fixed distance band only). "
+                "0: the smallest distance giving every feature a neighbour."
+            )
+        )
+        self.addParameter(distance)
+        k = QgsProcessingParameterNumber(
+            self.NEIGHBORS, self.tr("Number of neighbours (k)"), QgsProcessingParameterNumber.Type.Integer, 8, minValue=1
+        )
+        k.setHelp(self.tr("k for k nearest neighbours."))
+        self.addParameter(k)
+        permutations = QgsProcessingParameterNumber(
+            self.PERMUTATIONS,
+            self.tr("Permutations (0 = analytical p-values)"),
+            QgsProcessingParameterNumber.Type.Integer,
+            0,
+            minValue=0,
+            maxValue=99999,
+        )
+        permutations.setHelp(self.tr("Conditional permutations for pseudo p-values (e.g. 999); 0 uses the normal approximation."))
+        self.addParameter(permutations)
+        fdr = QgsProcessingParameterBoolean(self.FDR, self.tr("False discovery rate (FDR) correction"), defaultValue=False)
+        fdr.setHelp(self.tr("Benjamini-Hochberg correction of the confidence levels for the many tests made at once."))
+        self.addParameter(fdr)
+        seed = QgsProcessingParameterNumber(self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Type.Integer, 1, minValue=0)
+        seed.setHelp(self.tr("Seed of the permutations, so a run can be repeated exactly."))
+        seed.setFlags(seed.flags() | ADVANCED)
+        self.addParameter(seed)
+        output = QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr(self.displayName()))
+        output.setHelp(self.tr("The input features with the statistic's fields added."))
+        self.addParameter(output)
+
+    def processAlgorithm(self, parameters, context, feedback):
+        source = self.parameterAsSource(parameters, self.INPUT, context)
+        if source is None:
+            raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
+        field = self.parameterAsString(parameters, self.FIELD, context)
+        kind = self.parameterAsEnum(parameters, self.WEIGHTS, context)
+        polygons = QgsWkbTypes.geometryType(source.wkbType()) == POLYGON_GEOMETRY
+        if kind == CONTIGUITY and not polygons:
+            raise QgsProcessingException(
+                self.tr("Contiguity needs polygons; for points use a fixed distance band or k nearest neighbours.")
+            )
+        crs = working_crs(source, context, feedback)
+        table = read_features(source, field, crs, context, feedback, with_vertices=kind == CONTIGUITY)
+        if table is None:
+            return {}
+        valid = np.flatnonzero(np.isfinite(table.values))
+        if table.without_geometry:
+            feedback.pushWarning(self.tr("Skipped {} features without geometry.").format(table.without_geometry))
+        if len(table.values) - len(valid):
+            feedback.pushWarning(
+                self.tr("{} features have no value in '{}': they are left out and get NULL results.").format(
+                    len(table.values) - len(valid), field
+                )
+            )
+        if len(valid) < 3:
+            raise QgsProcessingException(
+                self.tr("Only {} features have a value in '{}'; at least 3 are needed (30 or more for a meaningful result).").format(
+                    len(valid), field
+                )
+            )
+        values = table.values[valid]
+        if np.ptp(values) == 0:
+            raise QgsProcessingException(
+                self.tr("Every feature has the same value in '{}' (zero variance), so there is no pattern to test.").format(field)
+            )
+
+        neighbours = self._neighbours(parameters, context, feedback, kind, table, valid)
+        counts = spatial_weights.cardinality(neighbours)
+        isolated = int((counts == 0).sum())
+        if isolated == len(valid):
+            raise QgsProcessingException(self._isolated_message(isolated, table, valid, kind))
+        if isolated:
+            feedback.pushWarning(self._isolated_message(isolated, table, valid, kind) + self.tr(" Their results are NULL."))
+        if feedback.isCanceled():
+            return {}
+
+        feedback.setProgressText(self.tr("Computing the statistic…"))
+        permutations = self.parameterAsInt(parameters, self.PERMUTATIONS, context)
+        p_values = None
+        if permutations:
+            p_values = local_stats.permutation_p(
+                values, neighbours, permutations, self.parameterAsInt(parameters, self.SEED, context), canceled=feedback.isCanceled
+            )
+            if p_values is None:
+                return {}
+        columns = self.statistic(values, neighbours, p_values, self.parameterAsBool(parameters, self.FDR, context))
+        feedback.setProgress(70)
+
+        results = [[None] * len(table.features) for _ in columns]
+        for column, out in zip(columns, results):
+            for position, value in zip(valid[counts > 0], np.asarray(column, dtype=object)[counts > 0]):
+                out[position] = _plain(value)
+        return self._write(parameters, context, feedback, source, table, results)
+
+    def _neighbours(self, parameters, context, feedback, kind, table, valid):
+        x, y = table.x[valid], table.y[valid]
+        if kind == K_NEAREST:
+            k = self.parameterAsInt(parameters, self.NEIGHBORS, context)
+            if k >= len(valid):
+                raise QgsProcessingException(
+                    self.tr("k = {} needs more than {} features with a value; there are {}.").format(k, k, len(valid))
+                )
+            return spatial_weights.k_nearest(x, y, k)
+        if kind == CONTIGUITY:
+            keep = np.isin(table.vertices[:, 2], valid)
+            rows = table.vertices[keep]
+            owner = np.searchsorted(valid, rows[:, 2].astype(np.int64))
+            span = max(np.ptp(x), np.ptp(y), 1.0)
+            return spatial_weights.contiguity(rows[:, 0], rows[:, 1], owner, len(valid), tolerance=span * 1e-9)
+        distance = self.parameterAsDouble(parameters, self.DISTANCE, context)
+        if distance == 0:
+            distance = spatial_weights.distance_for_one_neighbour(x, y)
+            feedback.pushInfo(self.tr("Automatic distance band (every feature has at least one neighbour): {:.6g}.").format(distance))
+        return spatial_weights.distance_band(x, y, distance)
+
+    def _isolated_message(self, isolated, table, valid, kind):
+        message = self.tr("{} of {} features have no neighbour.").format(isolated, len(valid))
+        if kind == DISTANCE_BAND:
+            needed = spatial_weights.distance_for_one_neighbour(table.x[valid], table.y[valid])
+            message += self.tr(" A distance band of at least {:.6g} gives every feature a neighbour (or use k nearest neighbours).").format(
+                needed
+            )
+        return message
+
+    def _write(self, parameters, context, feedback, source, table, results):
+        fields = QgsFields(source.fields())
+        for name, kind, alias in self.output_fields():
+            fields.append(make_field(name, kind, alias))
+        sink, destination = self.parameterAsSink(parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs())
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        batch = []
+        for i, original in enumerate(table.features):
+            feature = QgsFeature(fields)
+            feature.setGeometry(original.geometry())
+            feature.setAttributes(original.attributes() + [column[i] for column in results])
+            batch.append(feature)
+            if len(batch) == 10000:
+                if feedback.isCanceled():
+                    return {}
+                sink.addFeatures(batch, FAST_INSERT)
+                batch = []
+                feedback.setProgress(70 + 30 * i / len(table.features))
+        sink.addFeatures(batch, FAST_INSERT)
+        style_on_completion(context, destination, self.STYLE)
+        return {self.OUTPUT: destination}
+
+
+def _plain(value):
+    """numpy scalars to Python values for QGIS attributes; NaN to NULL."""
+    if isinstance(value, (float, np.floating)):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.str_):
+        return str(value)
+    return value
