@@ -3,5 +3,6 @@
 from .gistar import GiStar
 from .kernel_density import KernelDensity
 from .local_moran import LocalMoran
+from .optimized_hotspots import OptimizedHotspots
 
-ALGORITHMS = (KernelDensity, GiStar, LocalMoran)
+ALGORITHMS = (KernelDensity, GiStar, LocalMoran, OptimizedHotspots)
