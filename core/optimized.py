@@ -33,7 +33,8 @@ def global_moran(values, weights):
 def automatic_distance(x, y, values, start):
     """ArcGIS's rule: the first peak of global Moran's z over increasing distance bands
     (Incremental Spatial Autocorrelation, from ``start`` in steps of start/2; bands that add
-    no neighbour are skipped, so a lattice's plateaus are no peaks); without a peak, the mean distance to the k-th nearest neighbour, k = 5 % of the features within
+    no neighbour are skipped, so a lattice's plateaus are no peaks); without a peak, the
+    mean distance to the k-th nearest neighbour, k = 5 % of the features within
     [3, 30]. Returns (distance, how it was chosen, the z-scores tried)."""
     tried, scores, links = [], [], -1
     for d in start * (1 + 0.5 * np.arange(ISA_STEPS)):

@@ -8,6 +8,7 @@ GeoTIFFs, their provenance records and a map image of each over the street netwo
 """
 
 import os
+import shutil
 import sys
 import tempfile
 
@@ -42,10 +43,13 @@ def main(out_dir):
     QgsApplication.processingRegistry().addProvider(provider)
     os.makedirs(out_dir, exist_ok=True)
 
-    streets = QgsVectorLayer(f"{SAMPLE_CITY}|layername=streets", "streets", "ogr")
-    study_area = QgsVectorLayer(f"{SAMPLE_CITY}|layername=study_area", "study area", "ogr")
+    # QGIS may touch a GeoPackage's header when it opens it: work on a copy.
+    city = os.path.join(plugins, "sample_city.gpkg")
+    shutil.copyfile(SAMPLE_CITY, city)
+    streets = QgsVectorLayer(f"{city}|layername=streets", "streets", "ogr")
+    study_area = QgsVectorLayer(f"{city}|layername=study_area", "study area", "ogr")
     for name, title, extra, expression in RUNS:
-        incidents = QgsVectorLayer(f"{SAMPLE_CITY}|layername=incidents", "incidents", "ogr")
+        incidents = QgsVectorLayer(f"{city}|layername=incidents", "incidents", "ogr")
         if expression:
             incidents.setSubsetString(expression)
         raster_path = os.path.abspath(os.path.join(out_dir, name + ".tif"))
