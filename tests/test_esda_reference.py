@@ -1,9 +1,9 @@
 """Our local statistics against PySAL esda on the same data (esda is a test dependency only):
 analytical z-scores to 1e-9, permutation p-values within Monte Carlo error."""
 
-import esda  # noqa: E402 - a required test dependency (requirements-test.txt), never skipped
+import esda  # a required test dependency (requirements-test.txt), never skipped
 import numpy as np
-from libpysal import weights as libpysal_weights  # noqa: E402
+from libpysal import weights as libpysal_weights
 
 from hotspot_policing.core import local_stats, weights
 
