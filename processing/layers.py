@@ -19,6 +19,7 @@ from qgis.core import (
     QgsFeatureRequest,
     QgsLineString,
     QgsProcessingException,
+    QgsProcessingFeatureSource,
     QgsProcessingFeatureSourceDefinition,
     QgsProviderRegistry,
     QgsVectorLayer,
@@ -209,11 +210,12 @@ def _read_features(source, field):
 
 @dataclass
 class Features:
-    """Every feature of a source (kept to be written back), with the coordinates of its
-    point or centroid in the working CRS, one numeric field (NaN for NULL) and, when asked,
-    the polygon vertices (x, y, feature index) for contiguity."""
+    """Every feature of a source (geometry and attributes, kept to be written back), with
+    the coordinates of its point or centroid in the working CRS, one numeric field (NaN for
+    NULL) and, when asked, the polygon vertices (x, y, feature index) for contiguity."""
 
-    features: list
+    geometries: list
+    attributes: list
     x: np.ndarray
     y: np.ndarray
     values: np.ndarray
@@ -222,33 +224,37 @@ class Features:
 
 
 def read_features(source, field, crs, context, feedback, with_vertices=False):
-    """Read points or polygons once: features, centroids, one field, optional vertices."""
+    """Read points or polygons once: geometries, attributes, centroids, one field, vertices.
+
+    Geometry validity is not checked here (a centroid does not need it, and dropping
+    features would change the statistic silently)."""
     index = source.fields().lookupField(field)
-    features, xs, ys, values, vertex_rows = [], [], [], [], []
+    points = QgsWkbTypes.geometryType(source.wkbType()) == POINT_GEOMETRY and not QgsWkbTypes.isMultiType(source.wkbType())
+    geometries, attributes, xs, ys, vertex_rows = [], [], [], [], []
     without_geometry = 0
     total = max(source.featureCount(), 1)
-    for n, feature in enumerate(source.getFeatures()):
+    request = QgsFeatureRequest()
+    for n, feature in enumerate(source.getFeatures(request, QgsProcessingFeatureSource.Flag.FlagSkipGeometryValidityChecks)):
         if n % 10000 == 0:
             if feedback.isCanceled():
                 return None
             feedback.setProgress(30 * n / total)
         geometry = feature.geometry()
-        if geometry.isNull() or geometry.isEmpty():
+        if geometry.isEmpty():
             without_geometry += 1
             continue
-        point = geometry.asPoint() if geometry.type() == POINT_GEOMETRY and not geometry.isMultipart() else geometry.centroid().asPoint()
-        attribute = feature.attribute(index)
-        features.append(feature)
+        point = geometry.asPoint() if points else geometry.centroid().asPoint()
+        if with_vertices:
+            vertex_rows.extend((vertex.x(), vertex.y(), len(geometries)) for vertex in geometry.vertices())
+        geometries.append(geometry)
+        attributes.append(feature.attributes())
         xs.append(point.x())
         ys.append(point.y())
-        values.append(np.nan if attribute is None or attribute == NULL else float(attribute))
-        if with_vertices:
-            position = len(features) - 1
-            vertex_rows.extend((vertex.x(), vertex.y(), position) for vertex in geometry.vertices())
+    values = np.array([np.nan if a[index] is None or a[index] == NULL else float(a[index]) for a in attributes], dtype=float)
     x, y = np.array(xs, dtype=float), np.array(ys, dtype=float)
     vertices = np.array(vertex_rows, dtype=float).reshape(-1, 3) if with_vertices else None
     if source.sourceCrs() != crs and len(x):
         x, y = transform_xy(x, y, source.sourceCrs(), crs, context)
         if with_vertices and len(vertices):
             vertices[:, 0], vertices[:, 1] = transform_xy(vertices[:, 0], vertices[:, 1], source.sourceCrs(), crs, context)
-    return Features(features, x, y, np.array(values, dtype=float), vertices, without_geometry)
+    return Features(geometries, attributes, x, y, values, vertices, without_geometry)

@@ -176,10 +176,7 @@ class LocalStatisticAlgorithm(HotspotAlgorithm):
         columns = self.statistic(values, neighbours, p_values, self.parameterAsBool(parameters, self.FDR, context))
         feedback.setProgress(70)
 
-        results = [[None] * len(table.features) for _ in columns]
-        for column, out in zip(columns, results):
-            for position, value in zip(valid[counts > 0], np.asarray(column, dtype=object)[counts > 0]):
-                out[position] = _plain(value)
+        results = [_with_nulls(column, valid[counts > 0], counts > 0, len(table.geometries)) for column in columns]
         return self._write(parameters, context, feedback, source, table, results)
 
     def _neighbours(self, parameters, context, feedback, kind, table, valid):
@@ -220,28 +217,29 @@ class LocalStatisticAlgorithm(HotspotAlgorithm):
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
         batch = []
-        for i, original in enumerate(table.features):
+        for i, (geometry, attributes, added) in enumerate(zip(table.geometries, table.attributes, zip(*results))):
             feature = QgsFeature(fields)
-            feature.setGeometry(original.geometry())
-            feature.setAttributes(original.attributes() + [column[i] for column in results])
+            feature.setGeometry(geometry)
+            feature.setAttributes(attributes + list(added))
             batch.append(feature)
             if len(batch) == 10000:
                 if feedback.isCanceled():
                     return {}
                 sink.addFeatures(batch, FAST_INSERT)
                 batch = []
-                feedback.setProgress(70 + 30 * i / len(table.features))
+                feedback.setProgress(70 + 30 * i / len(table.geometries))
         sink.addFeatures(batch, FAST_INSERT)
         style_on_completion(context, destination, self.STYLE)
         return {self.OUTPUT: destination}
 
 
-def _plain(value):
-    """numpy scalars to Python values for QGIS attributes; NaN to NULL."""
-    if isinstance(value, (float, np.floating)):
-        return None if not np.isfinite(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.str_):
-        return str(value)
-    return value
+def _with_nulls(column, positions, keep, total):
+    """One output column for every feature: the values at ``positions``, NULL elsewhere
+    (and where a value is NaN); plain Python values, as QGIS attributes want."""
+    values = np.asarray(column)[keep]
+    if values.dtype.kind == "f":
+        values = np.where(np.isfinite(values), values, None)
+    out = [None] * total
+    for position, value in zip(positions.tolist(), values.tolist()):
+        out[position] = value
+    return out
