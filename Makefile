@@ -23,8 +23,9 @@ test: venv
 demo: deps
 	$(SYSTEM_PYTHON) scripts/demo.py out
 
-bench: deps
+bench: venv
 	$(SYSTEM_PYTHON) benchmarks/bench_kde.py
+	$(PYTHON) -P benchmarks/bench_local_stats.py
 
 lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

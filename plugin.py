@@ -8,6 +8,12 @@ from .processing.algorithms.base import ICON_PATH
 from .processing.provider import HotspotPolicingProvider
 
 MENU = "&Hot Spot Policing"
+MENU_ENTRIES = (
+    ("hotspotpolicing:kerneldensity", "Kernel density hot spot map…"),
+    ("hotspotpolicing:optimizedhotspots", "Optimized hot spots (grid or hexagons)…"),
+    ("hotspotpolicing:gistar", "Hot spot analysis (Getis-Ord Gi*)…"),
+    ("hotspotpolicing:localmoran", "Cluster and outlier analysis (Local Moran's I)…"),
+)
 
 
 class HotspotPolicingPlugin:
@@ -24,11 +30,12 @@ class HotspotPolicingPlugin:
 
     def initGui(self):  # noqa: N802 - QGIS API
         self.initProcessing()
-        action = QAction(QIcon(ICON_PATH), "Kernel density hot spot map…", self.iface.mainWindow())
-        action.triggered.connect(lambda: self._open_algorithm("hotspotpolicing:kerneldensity"))
-        self.iface.addPluginToMenu(MENU, action)
-        self.iface.addToolBarIcon(action)
-        self.actions.append(action)
+        for algorithm_id, label in MENU_ENTRIES:
+            action = QAction(QIcon(ICON_PATH), label, self.iface.mainWindow())
+            action.triggered.connect(lambda checked=False, a=algorithm_id: self._open_algorithm(a))
+            self.iface.addPluginToMenu(MENU, action)
+            self.actions.append(action)
+        self.iface.addToolBarIcon(self.actions[0])
 
     def unload(self):
         for action in self.actions:

@@ -191,3 +191,38 @@ def test_geographic_input_is_measured_in_metres(tmp_path):
     geographic = write_layer(tmp_path / "wgs.gpkg", points, [float(r["CRIME"]) for r in rows], epsg=4326)
     _, out = run("gistar", {"INPUT": geographic, "FIELD": "count", "WEIGHTS": 0, "DISTANCE": 10000.0})
     np.testing.assert_allclose(out["GiZScore"], reference["columbus_gistar_distband10_binary"], atol=1e-6)
+
+
+def test_irregular_polygons_equal_the_textbook(tmp_path):
+    # A grid whose shared vertices are jittered: irregular quadrilaterals that still meet at
+    # corners, so queen neighbours are the grid's and centroids are no longer a lattice.
+    rng = np.random.default_rng(13)
+    rows, cols = 8, 9
+    vx = np.arange(cols + 1)[None, :] * 100.0 + rng.uniform(-30, 30, (rows + 1, cols + 1))
+    vy = np.arange(rows + 1)[:, None] * 100.0 + rng.uniform(-30, 30, (rows + 1, cols + 1))
+    polygons, centroids = [], []
+    for r in range(rows):
+        for c in range(cols):
+            ring = [(vx[r, c], vy[r, c]), (vx[r, c + 1], vy[r, c + 1]), (vx[r + 1, c + 1], vy[r + 1, c + 1]), (vx[r + 1, c], vy[r + 1, c])]
+            polygons.append("POLYGON ((" + ", ".join(f"{x!r} {y!r}" for x, y in ring + ring[:1]) + "))")
+            # shoelace centroid, written out here independently of QGIS
+            xs, ys = np.array([p[0] for p in ring]), np.array([p[1] for p in ring])
+            cross = xs * np.roll(ys, -1) - np.roll(xs, -1) * ys
+            area = cross.sum() / 2
+            centroids.append(((xs + np.roll(xs, -1)) @ cross / (6 * area), (ys + np.roll(ys, -1)) @ cross / (6 * area)))
+    centroids = np.array(centroids)
+    values = rng.gamma(2.0, 2.0, rows * cols)
+    source = write_layer(tmp_path / "irregular.gpkg", polygons, values)
+    index = np.array([(r, c) for r in range(rows) for c in range(cols)])
+    queen = (np.abs(index[:, None, :] - index[None, :, :]).max(axis=2) == 1).astype(float)
+
+    _, gi = run("gistar", {"INPUT": source, "FIELD": "count", "WEIGHTS": 2})
+    np.testing.assert_allclose(gi["GiZScore"], textbook_gi_star(values, queen + np.eye(len(values))), atol=1e-6)
+    _, lm = run("localmoran", {"INPUT": source, "FIELD": "count", "WEIGHTS": 2})
+    expected_index, expected_z = textbook_local_moran(values, queen / queen.sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(lm["LMiIndex"], expected_index, atol=1e-9)
+    np.testing.assert_allclose(lm["LMiZScore"], expected_z, atol=1e-6)
+
+    _, band = run("gistar", {"INPUT": source, "FIELD": "count", "WEIGHTS": 0, "DISTANCE": 130.0})
+    distances = np.hypot(*(centroids[:, None, :] - centroids[None, :, :]).transpose(2, 0, 1))
+    np.testing.assert_allclose(band["GiZScore"], textbook_gi_star(values, (distances <= 130.0).astype(float)), atol=1e-6)
