@@ -1,8 +1,9 @@
 """One QgsProcessingAlgorithm per module; ALGORITHMS is what the provider registers."""
 
+from .concentration import Concentration
 from .gistar import GiStar
 from .kernel_density import KernelDensity
 from .local_moran import LocalMoran
 from .optimized_hotspots import OptimizedHotspots
 
-ALGORITHMS = (KernelDensity, GiStar, LocalMoran, OptimizedHotspots)
+ALGORITHMS = (KernelDensity, GiStar, LocalMoran, OptimizedHotspots, Concentration)

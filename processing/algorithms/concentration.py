@@ -1,0 +1,154 @@
+"""hotspotpolicing:concentration: how concentrated crime is across units (Lorenz, Gini)."""
+
+import base64
+import html
+import io
+
+import numpy as np
+from qgis.core import (
+    NULL,
+    QgsFeatureRequest,
+    QgsProcessingException,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterFileDestination,
+)
+
+from ...core.concentration import concentration
+from ..compat import NUMERIC_FIELD
+from .base import HotspotAlgorithm
+
+RESULTS = (
+    ("GINI", "Gini coefficient"),
+    ("GENERALIZED_GINI", "Generalized Gini (Bernasco & Steenbeek 2017)"),
+    ("PCT_UNITS_50", "% of units holding 50% of incidents"),
+    ("PCT_UNITS_25", "% of units holding 25% of incidents"),
+    ("PCT_UNITS_WITH_CRIME", "% of units with at least one incident"),
+    ("UNITS", "Units"),
+    ("TOTAL", "Incidents (sum of the field)"),
+)
+
+
+class Concentration(HotspotAlgorithm):
+    INPUT = "INPUT"
+    FIELD = "FIELD"
+    OUTPUT_HTML = "OUTPUT_HTML"
+    GROUP_ID = "streetsegments"
+
+    def name(self):
+        return "concentration"
+
+    def displayName(self):
+        return self.tr("Crime concentration (Lorenz curve, Gini)")
+
+    def tags(self):
+        return self.tr("concentration,gini,lorenz,law of crime concentration,weisburd,street segments,micro places").split(",")
+
+    def shortHelpString(self):
+        return self.tr(
+            "<p>How concentrated crime is across units (street segments, cells, addresses): the "
+            "share of units that hold 50 % and 25 % of the incidents (Weisburd 2015's law of crime "
+            "concentration: about 50 % of crime on 2-6 % of street segments), the Lorenz curve and "
+            "the Gini coefficient.</p>"
+            "<p><b>Method.</b> Units are sorted by count, most affected first; the share for 50 % is "
+            "the fewest units whose counts reach half the total, as a percentage of <i>all</i> units "
+            "(zeros included). Gini = (2 &Sigma; i x<sub>(i)</sub> / C &minus; (N + 1)) / N. When "
+            "incidents are fewer than units, the ordinary Gini overstates concentration; the "
+            "generalized Gini (Bernasco &amp; Steenbeek 2017, <i>J. Quant. Criminol.</i> 33) "
+            "compares with the most equal distribution the incidents allow: G' = max(1, N/C)(G "
+            "&minus; 1) + 1.</p>"
+            "<p>Units with no value in the field count as zero. The figures are algorithm results "
+            "(for models) and an HTML report with the Lorenz curve.</p>"
+        )
+
+    def initAlgorithm(self, config=None):
+        source = QgsProcessingParameterFeatureSource(self.INPUT, self.tr("Units (segments, cells, addresses)"))
+        source.setHelp(self.tr("One feature per unit, zero-count units included."))
+        self.addParameter(source)
+        field = QgsProcessingParameterField(self.FIELD, self.tr("Count field"), "incident_count", self.INPUT, type=NUMERIC_FIELD)
+        field.setHelp(self.tr("Incidents (or harm) per unit, e.g. incident_count."))
+        self.addParameter(field)
+        report = QgsProcessingParameterFileDestination(
+            self.OUTPUT_HTML, self.tr("Concentration report"), self.tr("HTML files (*.html)"), optional=True
+        )
+        report.setHelp(self.tr("HTML report with the figures and the Lorenz curve."))
+        self.addParameter(report)
+        for key, label in RESULTS:
+            self.addOutput(QgsProcessingOutputNumber(key, self.tr(label)))
+
+    def processAlgorithm(self, parameters, context, feedback):
+        source = self.parameterAsSource(parameters, self.INPUT, context)
+        if source is None:
+            raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
+        field = self.parameterAsString(parameters, self.FIELD, context)
+        index = source.fields().lookupField(field)
+        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.Flag.NoGeometry).setSubsetOfAttributes([index])
+        raw = [feature.attribute(index) for feature in source.getFeatures(request)]
+        missing = sum(1 for value in raw if value is None or value == NULL)
+        counts = np.array([0.0 if value is None or value == NULL else float(value) for value in raw])
+        if missing:
+            feedback.pushWarning(self.tr("{} units have no value in '{}' and count as zero.").format(missing, field))
+        if len(counts) == 0:
+            raise QgsProcessingException(self.tr("The layer has no features."))
+        if (counts < 0).any():
+            raise QgsProcessingException(self.tr("'{}' has negative values; counts must be zero or more.").format(field))
+        if counts.sum() <= 0:
+            raise QgsProcessingException(self.tr("Every unit has zero in '{}': there is no crime to be concentrated.").format(field))
+        result = concentration(counts)
+        figures = {
+            "GINI": result.gini,
+            "GENERALIZED_GINI": result.generalized_gini,
+            "PCT_UNITS_50": result.pct_units_50,
+            "PCT_UNITS_25": result.pct_units_25,
+            "PCT_UNITS_WITH_CRIME": result.pct_units_with_crime,
+            "UNITS": result.units,
+            "TOTAL": result.total,
+        }
+        for key, label in RESULTS:
+            feedback.pushInfo(f"{self.tr(label)}: {figures[key]:.4g}")
+        path = self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context)
+        if path:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(self._report(source.sourceName(), field, result, figures))
+            figures[self.OUTPUT_HTML] = path
+        return figures
+
+    def _report(self, layer_name, field, result, figures):
+        rows = "".join(f"<tr><td>{html.escape(self.tr(label))}</td><td>{figures[key]:,.4g}</td></tr>" for key, label in RESULTS)
+        return (
+            "<html><head><meta charset='utf-8'><title>Crime concentration</title>"
+            "<style>body{font-family:sans-serif;max-width:720px}td{padding:2px 12px}</style></head><body>"
+            f"<h2>{html.escape(self.tr('Crime concentration'))}: {html.escape(layer_name)} ({html.escape(field)})</h2>"
+            f"<p>{figures['PCT_UNITS_50']:.1f} % of the {result.units:,} units hold half of the {result.total:,.0f} incidents; "
+            f"{figures['PCT_UNITS_25']:.1f} % hold a quarter.</p><table>{rows}</table>"
+            f"<p><img alt='Lorenz curve' src='data:image/png;base64,{_lorenz_png(result)}'/></p>"
+            "<p>Sources: Weisburd (2015), <i>Criminology</i> 53(2); Bernasco &amp; Steenbeek (2017), "
+            "<i>Journal of Quantitative Criminology</i> 33.</p></body></html>"
+        )
+
+
+def _lorenz_png(result):
+    """The Lorenz curve (units most affected first) as a base64 PNG, drawn with matplotlib."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(figsize=(6, 4.5), dpi=100)
+    axes.plot(100 * result.lorenz_x, 100 * result.lorenz_y, color="#bd0026", label="Lorenz curve")
+    axes.plot([0, 100], [0, 100], color="#888888", linestyle="--", label="perfect equality")
+    attainable = min(1.0, result.total / result.units) * 100
+    axes.plot([0, attainable, 100], [0, 100, 100], color="#4575b5", linestyle=":", label="most equal attainable")
+    axes.axhline(50, color="#cccccc", linewidth=0.8)
+    axes.axvline(result.pct_units_50, color="#cccccc", linewidth=0.8)
+    axes.set_xlabel("% of units (most incidents first)")
+    axes.set_ylabel("% of incidents")
+    axes.set_xlim(0, 100)
+    axes.set_ylim(0, 100)
+    axes.legend(loc="lower right")
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    figure.savefig(buffer, format="png")
+    pyplot.close(figure)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
