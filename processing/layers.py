@@ -228,7 +228,7 @@ def read_features(source, field, crs, context, feedback, with_vertices=False):
 
     Geometry validity is not checked here (a centroid does not need it, and dropping
     features would change the statistic silently)."""
-    index = source.fields().lookupField(field)
+    index = source.fields().lookupField(field) if field else -1
     points = QgsWkbTypes.geometryType(source.wkbType()) == POINT_GEOMETRY and not QgsWkbTypes.isMultiType(source.wkbType())
     geometries, attributes, xs, ys, vertex_rows = [], [], [], [], []
     without_geometry = 0
@@ -250,7 +250,7 @@ def read_features(source, field, crs, context, feedback, with_vertices=False):
         attributes.append(feature.attributes())
         xs.append(point.x())
         ys.append(point.y())
-    values = np.array([np.nan if a[index] is None or a[index] == NULL else float(a[index]) for a in attributes], dtype=float)
+    values = np.array([np.nan if index < 0 or a[index] is None or a[index] == NULL else float(a[index]) for a in attributes], dtype=float)
     x, y = np.array(xs, dtype=float), np.array(ys, dtype=float)
     vertices = np.array(vertex_rows, dtype=float).reshape(-1, 3) if with_vertices else None
     if source.sourceCrs() != crs and len(x):
@@ -258,3 +258,46 @@ def read_features(source, field, crs, context, feedback, with_vertices=False):
         if with_vertices and len(vertices):
             vertices[:, 0], vertices[:, 1] = transform_xy(vertices[:, 0], vertices[:, 1], source.sourceCrs(), crs, context)
     return Features(geometries, attributes, x, y, values, vertices, without_geometry)
+
+
+@dataclass
+class Lines:
+    """Every line feature (geometry and attributes), its straight edges (ax, ay, bx, by) in
+    the working CRS with the feature index of each, and the two ends of every part."""
+
+    geometries: list
+    attributes: list
+    edges: np.ndarray
+    owner: np.ndarray
+    ends: np.ndarray  # (m, 3): x, y, feature index
+    skipped: int
+
+
+def read_lines(source, crs, context, feedback):
+    """Read a line source once; empty and zero-length lines are skipped and counted."""
+    geometries, attributes, vertices, ends, skipped = [], [], [], [], 0
+    for n, feature in enumerate(source.getFeatures(QgsFeatureRequest(), QgsProcessingFeatureSource.Flag.FlagSkipGeometryValidityChecks)):
+        if n % 10000 == 0 and feedback.isCanceled():
+            return None
+        geometry = feature.geometry()
+        if geometry.isEmpty() or geometry.length() == 0:
+            skipped += 1
+            continue
+        parts = geometry.asMultiPolyline() if geometry.isMultipart() else [geometry.asPolyline()]
+        index = len(geometries)
+        for part in parts:
+            if len(part) < 2:
+                continue
+            coords = [(p.x(), p.y()) for p in part]
+            vertices.append((np.array(coords, dtype=float), index))
+            ends.extend([(*coords[0], index), (*coords[-1], index)])
+        geometries.append(geometry)
+        attributes.append(feature.attributes())
+    edges = np.concatenate([np.column_stack([v[:-1], v[1:]]) for v, _ in vertices]) if vertices else np.empty((0, 4))
+    owner = np.concatenate([np.full(len(v) - 1, i) for v, i in vertices]) if vertices else np.empty(0, dtype=np.int64)
+    ends = np.array(ends, dtype=float).reshape(-1, 3)
+    if source.sourceCrs() != crs and len(edges):
+        edges[:, 0], edges[:, 1] = transform_xy(edges[:, 0].copy(), edges[:, 1].copy(), source.sourceCrs(), crs, context)
+        edges[:, 2], edges[:, 3] = transform_xy(edges[:, 2].copy(), edges[:, 3].copy(), source.sourceCrs(), crs, context)
+        ends[:, 0], ends[:, 1] = transform_xy(ends[:, 0].copy(), ends[:, 1].copy(), source.sourceCrs(), crs, context)
+    return Lines(geometries, attributes, edges, owner.astype(np.int64), ends, skipped)

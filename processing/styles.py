@@ -5,8 +5,10 @@ import os
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
     QgsColorRampShader,
+    QgsGraduatedSymbolRenderer,
     QgsProcessingLayerPostProcessorInterface,
     QgsRendererCategory,
+    QgsRendererRange,
     QgsSymbol,
 )
 from qgis.PyQt.QtGui import QColor
@@ -69,6 +71,8 @@ def apply_style(layer, style):
     is stored there as fractions of the maximum and rescaled to the layer's own range."""
     if style in CATEGORIES:
         _categorise(layer, *CATEGORIES[style])
+    elif style == "segments":
+        _graduate_segments(layer, "incident_count")
     else:
         layer.loadNamedStyle(os.path.join(STYLES_DIR, style + ".qml"))
     if style == "density":
@@ -86,6 +90,32 @@ def _categorise(layer, field, classes):
             symbol.symbolLayer(0).setStrokeWidth(0.1)
         categories.append(QgsRendererCategory(value, symbol, label))
     layer.setRenderer(QgsCategorizedSymbolRenderer(field, categories))
+
+
+def _graduate_segments(layer, field):
+    """Segments by count: thin grey for none, then wider and redder by quintile of the rest."""
+    index = layer.fields().lookupField(field)
+    values = sorted(v for v in (f.attribute(index) for f in layer.getFeatures()) if v)
+    if not values:
+        return
+    breaks = sorted({values[int(q * (len(values) - 1))] for q in (0.0, 0.5, 0.75, 0.9, 0.97)} | {values[-1]})
+    colours = ["#fecc5c", "#fd8d3c", "#f03b20", "#bd0026", "#800026"]
+    ranges = [QgsRendererRange(-0.5, 0.5, _line(layer, "#c8c8c8", 0.2), "none")]
+    lower = 0.5
+    for i, upper in enumerate(breaks):
+        if upper < lower:
+            continue
+        label = f"{int(lower + 0.5)}" if int(lower + 0.5) == int(upper) else f"{int(lower + 0.5)}-{int(upper)}"
+        ranges.append(QgsRendererRange(lower, upper, _line(layer, colours[min(i, 4)], 0.4 + 0.3 * i), label))
+        lower = upper
+    layer.setRenderer(QgsGraduatedSymbolRenderer(field, ranges))
+
+
+def _line(layer, colour, width):
+    symbol = QgsSymbol.defaultSymbol(layer.geometryType())
+    symbol.setColor(QColor(colour))
+    symbol.setWidth(width)
+    return symbol
 
 
 def _rescale_ramp(layer):

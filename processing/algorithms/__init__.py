@@ -1,9 +1,10 @@
 """One QgsProcessingAlgorithm per module; ALGORITHMS is what the provider registers."""
 
+from .assign_incidents import AssignIncidents
 from .concentration import Concentration
 from .gistar import GiStar
 from .kernel_density import KernelDensity
 from .local_moran import LocalMoran
 from .optimized_hotspots import OptimizedHotspots
 
-ALGORITHMS = (KernelDensity, GiStar, LocalMoran, OptimizedHotspots, Concentration)
+ALGORITHMS = (KernelDensity, GiStar, LocalMoran, OptimizedHotspots, AssignIncidents, Concentration)
