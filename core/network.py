@@ -38,7 +38,7 @@ def nearest_segments(px, py, edges, owner, tolerance):
     px, py = np.asarray(px, dtype=float), np.asarray(py, dtype=float)
     ax, ay, bx, by = edges.T
     lengths = np.hypot(bx - ax, by - ay)
-    step = max(tolerance / 2.0, lengths.sum() / 4e6, 1e-9)
+    step = max(tolerance, lengths.sum() / 4e6, 1e-9)
     per_edge = np.maximum(np.ceil(lengths / step).astype(np.int64), 1)
     edge_of_sample = np.repeat(np.arange(len(edges)), per_edge)
     t = (np.arange(len(edge_of_sample)) - np.repeat(np.cumsum(per_edge) - per_edge, per_edge) + 0.5) / per_edge[edge_of_sample]
@@ -49,10 +49,10 @@ def nearest_segments(px, py, edges, owner, tolerance):
     n = len(px)
     segment, distance = np.full(n, -1, dtype=np.int64), np.full(n, np.inf)
     tied = np.zeros(n, dtype=bool)
-    pending, k = np.arange(n), 8
+    pending, k = np.arange(n), 4
     while len(pending):
         k = min(k, len(samples))
-        found, index = tree.query(np.column_stack([px[pending], py[pending]]), k=k, distance_upper_bound=tolerance + half)
+        found, index = tree.query(np.column_stack([px[pending], py[pending]]), k=k, distance_upper_bound=tolerance + half, workers=-1)
         found, index = found.reshape(len(pending), k), index.reshape(len(pending), k)
         valid = index < len(samples)
         candidate = edge_of_sample[np.where(valid, index, 0)]

@@ -274,30 +274,89 @@ class Lines:
 
 
 def read_lines(source, crs, context, feedback):
-    """Read a line source once; empty and zero-length lines are skipped and counted."""
-    geometries, attributes, vertices, ends, skipped = [], [], [], [], 0
-    for n, feature in enumerate(source.getFeatures(QgsFeatureRequest(), QgsProcessingFeatureSource.Flag.FlagSkipGeometryValidityChecks)):
+    """Read a line source once; empty and zero-length lines are skipped and counted.
+    Vertices come from the geometries' WKB, decoded by numpy (no Python object per vertex)."""
+    geometries, attributes, blobs, skipped = [], [], [], 0
+    request = QgsFeatureRequest()
+    for n, feature in enumerate(source.getFeatures(request, QgsProcessingFeatureSource.Flag.FlagSkipGeometryValidityChecks)):
         if n % 10000 == 0 and feedback.isCanceled():
             return None
         geometry = feature.geometry()
-        if geometry.isEmpty() or geometry.length() == 0:
+        if geometry.isEmpty():
             skipped += 1
             continue
-        parts = geometry.asMultiPolyline() if geometry.isMultipart() else [geometry.asPolyline()]
-        index = len(geometries)
-        for part in parts:
-            if len(part) < 2:
-                continue
-            coords = [(p.x(), p.y()) for p in part]
-            vertices.append((np.array(coords, dtype=float), index))
-            ends.extend([(*coords[0], index), (*coords[-1], index)])
         geometries.append(geometry)
         attributes.append(feature.attributes())
-    edges = np.concatenate([np.column_stack([v[:-1], v[1:]]) for v, _ in vertices]) if vertices else np.empty((0, 4))
-    owner = np.concatenate([np.full(len(v) - 1, i) for v, i in vertices]) if vertices else np.empty(0, dtype=np.int64)
-    ends = np.array(ends, dtype=float).reshape(-1, 3)
+        blobs.append(bytes(geometry.asWkb()))
+    vertices, part_owner, per_part = _vertices_from_wkb(blobs)
+    if len(per_part) == 0:
+        return Lines([], [], np.empty((0, 4)), np.empty(0, dtype=np.int64), np.empty((0, 3)), skipped + len(geometries))
+    # edges join consecutive vertices of the same part
+    part_of_vertex = np.repeat(np.arange(len(per_part)), per_part)
+    same_part = part_of_vertex[:-1] == part_of_vertex[1:]
+    edges = np.column_stack([vertices[:-1], vertices[1:]])[same_part]
+    owner = part_owner[part_of_vertex[:-1][same_part]]
+    first = np.cumsum(per_part) - per_part
+    ends = np.column_stack([np.concatenate([vertices[first], vertices[first + per_part - 1]]), np.tile(part_owner, 2).astype(float)])
+    # zero-length lines: dropped, the rest renumbered
+    length = np.bincount(owner, np.hypot(edges[:, 2] - edges[:, 0], edges[:, 3] - edges[:, 1]), len(geometries))
+    keep = length > 0
+    if not keep.all():
+        skipped += int((~keep).sum())
+        renumber = np.cumsum(keep) - 1
+        edges, owner = edges[keep[owner]], renumber[owner[keep[owner]]]
+        ends = ends[keep[ends[:, 2].astype(np.int64)]]
+        ends[:, 2] = renumber[ends[:, 2].astype(np.int64)]
+        geometries = [g for g, k in zip(geometries, keep) if k]
+        attributes = [a for a, k in zip(attributes, keep) if k]
     if source.sourceCrs() != crs and len(edges):
         edges[:, 0], edges[:, 1] = transform_xy(edges[:, 0].copy(), edges[:, 1].copy(), source.sourceCrs(), crs, context)
         edges[:, 2], edges[:, 3] = transform_xy(edges[:, 2].copy(), edges[:, 3].copy(), source.sourceCrs(), crs, context)
         ends[:, 0], ends[:, 1] = transform_xy(ends[:, 0].copy(), ends[:, 1].copy(), source.sourceCrs(), crs, context)
-    return Lines(geometries, attributes, edges, owner.astype(np.int64), ends, skipped)
+    return Lines(geometries, attributes, edges, owner, ends, skipped)
+
+
+def _vertices_from_wkb(blobs):
+    """All vertices (m, 2) of a list of (Multi)LineString WKB blobs, with the feature of each
+    part and the vertex count of each part. Little-endian 2-D LineStrings (the usual case)
+    are decoded in one pass; anything else blob by blob."""
+    if not blobs:
+        return np.empty((0, 2)), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    sizes = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs))
+    joined = np.frombuffer(b"".join(blobs), dtype=np.uint8)
+    starts = np.cumsum(sizes) - sizes
+    kinds = joined[starts[:, None] + np.arange(1, 5)].copy().view("<u4").ravel()
+    if (joined[starts] == 1).all() and (kinds == 2).all():
+        header = (starts[:, None] + np.arange(9)).ravel()
+        coordinates = np.delete(joined, header).view("<f8").reshape(-1, 2)
+        per_part = (sizes - 9) // 16
+        return coordinates, np.arange(len(blobs)), per_part
+    vertices, owner, per_part = [], [], []
+    for index, blob in enumerate(blobs):
+        for line in _lines_from_wkb(blob):
+            vertices.append(line)
+            owner.append(index)
+            per_part.append(len(line))
+    if not vertices:
+        return np.empty((0, 2)), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    return np.concatenate(vertices), np.array(owner, dtype=np.int64), np.array(per_part, dtype=np.int64)
+
+
+def _lines_from_wkb(wkb, offset=0):
+    """The (n, 2) vertex arrays of a (Multi)LineString in ISO WKB (2-D, Z, M or ZM)."""
+    order = "<" if wkb[offset] == 1 else ">"
+    kind = int.from_bytes(wkb[offset + 1 : offset + 5], "little" if order == "<" else "big")
+    base, dims = kind % 1000, 2 + (kind // 1000 in (1, 2)) + 2 * (kind // 1000 == 3)
+    count = int.from_bytes(wkb[offset + 5 : offset + 9], "little" if order == "<" else "big")
+    if base == 2:
+        coords = np.frombuffer(wkb, dtype=order + "f8", count=count * dims, offset=offset + 9)
+        return [coords.reshape(count, dims)[:, :2]]
+    if base == 5:
+        lines, position = [], offset + 9
+        for _ in range(count):
+            part_dims = dims
+            part_count = int.from_bytes(wkb[position + 5 : position + 9], "little" if wkb[position] == 1 else "big")
+            lines.extend(_lines_from_wkb(wkb, position))
+            position += 9 + part_count * part_dims * 8
+        return lines
+    return []

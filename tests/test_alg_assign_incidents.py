@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from osgeo import ogr, osr
-from qgis.core import NULL, QgsProcessingException
+from qgis.core import NULL, QgsProcessingException, QgsVectorLayer
 
 pytestmark = pytest.mark.usefixtures("provider")
 
@@ -126,3 +126,23 @@ def test_bad_input(tmp_path):
     empty = write(tmp_path / "e.gpkg", ogr.wkbPoint, [], [("incident", ogr.OFTInteger)])
     with pytest.raises(QgsProcessingException, match="no points"):
         run({"INCIDENTS": empty, "SEGMENTS": segments_path})
+
+
+def test_multilines_3d_lines_and_zero_length_lines(tmp_path):
+    rows = [
+        ("MULTILINESTRING ((0 0, 100 0), (0 50, 100 50))", [1, "two parts"]),
+        ("LINESTRING Z (0 200 5, 100 200 5)", [2, "with heights"]),
+        ("LINESTRING (500 500, 500 500)", [3, "zero length"]),
+    ]
+    segments = write(tmp_path / "s.gpkg", ogr.wkbUnknown, rows, [("segment_id", ogr.OFTInteger), ("name", ogr.OFTString)])
+    points = [("POINT (50 45)", [0]), ("POINT (50 205)", [1]), ("POINT (500 501)", [2])]
+    incidents = write(tmp_path / "p.gpkg", ogr.wkbPoint, points, [("incident", ogr.OFTInteger)])
+    import processing
+
+    layer = QgsVectorLayer(f"{segments}|geometrytype=LineString", "s", "ogr")
+    result = processing.run(
+        "hotspotpolicing:assignincidents", {"INCIDENTS": incidents, "SEGMENTS": layer, "TOLERANCE": 10.0, "OUTPUT": "memory:"}
+    )
+    counts = {f["segment_id"]: f["incident_count"] for f in result["OUTPUT"].getFeatures()}
+    assert counts == {1: 1, 2: 1}  # the zero-length line is skipped, its incident unmatched
+    assert result["UNMATCHED"] == 1
