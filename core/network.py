@@ -79,3 +79,113 @@ def junctions(end_x, end_y, tolerance):
     keys = np.column_stack([np.round(np.asarray(end_x) / tolerance), np.round(np.asarray(end_y) / tolerance)])
     _, node, degree = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
     return node.ravel(), degree
+
+
+def split_at_junctions(vertices, per_part, tolerance):
+    """Cut centre-lines into block faces: every part is split wherever another line crosses
+    or touches it, and where another line's dangling end comes within ``tolerance`` of it
+    (a digitising gap: that end is moved onto the line). Lines are not split at their own
+    vertices, so a street runs from junction to junction.
+
+    ``vertices`` (m, 2) are the parts' vertices one after another, ``per_part`` their counts.
+    Returns a list of (coordinates, part index), in part order."""
+    vertices = np.array(vertices, dtype=float)
+    first = np.cumsum(per_part) - per_part
+    part_of_vertex = np.repeat(np.arange(len(per_part)), per_part)
+    is_edge = part_of_vertex[:-1] == part_of_vertex[1:]
+    start = np.flatnonzero(is_edge)  # edge e runs from vertex start[e] to start[e] + 1
+    part = part_of_vertex[start]
+    position = start - first[part]  # index of the edge within its part
+    a, b = vertices[start], vertices[start + 1]
+    candidates = _edge_pairs(a, b, part, position, tolerance)
+
+    cuts = [np.empty(0), np.empty(0)]  # (edge, t) of every cut
+    e, f = candidates.T if len(candidates) else (np.empty(0, dtype=np.int64),) * 2
+    # (1) crossings and touches: both edges are cut
+    t, u, hit = _intersections(a[e], b[e], a[f], b[f])
+    cut_edges = [e[hit], f[hit]]
+    cut_t = [t[hit], u[hit]]
+    # (2) dangling ends within the tolerance of another edge: the other edge is cut there and
+    # the end is moved onto it
+    moved = {}
+    last_edge = np.zeros(len(start), dtype=bool)
+    last_edge[:-1] = part[1:] != part[:-1]
+    last_edge[-1] = True
+    for end_edge, other, at_start in ((e, f, True), (e, f, False), (f, e, True), (f, e, False)):
+        is_end = (position[end_edge] == 0) if at_start else last_edge[end_edge]
+        point = a[end_edge] if at_start else b[end_edge]
+        d, s = point_edge_distance(point[:, 0], point[:, 1], a[other, 0], a[other, 1], b[other, 0], b[other, 1])
+        near = is_end & (d > 0) & (d <= tolerance)
+        cut_edges.append(other[near])
+        cut_t.append(s[near])
+        projected = a[other[near]] + s[near, None] * (b[other[near]] - a[other[near]])
+        for vertex, target in zip((start[end_edge[near]] + (0 if at_start else 1)).tolist(), projected):
+            if vertex not in moved or np.hypot(*(moved[vertex] - vertices[vertex])) > np.hypot(*(target - vertices[vertex])):
+                moved[vertex] = target
+    for vertex, target in moved.items():
+        vertices[vertex] = target
+    cuts = np.concatenate(cut_edges), np.concatenate(cut_t)
+    return _cut_parts(vertices, first, per_part, start, part, position, *cuts, tolerance)
+
+
+def _edge_pairs(a, b, part, position, tolerance):
+    """Pairs of edges that may cross or come within ``tolerance`` (from sample points along
+    the edges: two such edges have samples within step + 2 tolerance), without an edge's
+    pairing with itself or with its neighbours in the same part."""
+    lengths = np.hypot(*(b - a).T)
+    step = max(tolerance, lengths.sum() / 2e6, 1e-9)
+    per_edge = np.maximum(np.ceil(lengths / step).astype(np.int64), 1)
+    edge = np.repeat(np.arange(len(a)), per_edge)
+    t = (np.arange(len(edge)) - np.repeat(np.cumsum(per_edge) - per_edge, per_edge) + 0.5) / per_edge[edge]
+    samples = a[edge] + t[:, None] * (b - a)[edge]
+    reach = (lengths / per_edge).max() + 2 * tolerance
+    pairs = cKDTree(samples).query_pairs(reach, output_type="ndarray")
+    e, f = edge[pairs[:, 0]], edge[pairs[:, 1]]
+    e, f = np.minimum(e, f), np.maximum(e, f)
+    keep = (e != f) & ~((part[e] == part[f]) & (np.abs(position[e] - position[f]) == 1))
+    return np.unique(np.column_stack([e[keep], f[keep]]), axis=0)
+
+
+def _intersections(p1, p2, q1, q2):
+    """Parameters t on p1-p2 and u on q1-q2 where the segments meet (ends included);
+    parallel segments are left out."""
+    r, s = p2 - p1, q2 - q1
+    denominator = r[:, 0] * s[:, 1] - r[:, 1] * s[:, 0]
+    qp = q1 - p1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (qp[:, 0] * s[:, 1] - qp[:, 1] * s[:, 0]) / denominator
+        u = (qp[:, 0] * r[:, 1] - qp[:, 1] * r[:, 0]) / denominator
+    eps = 1e-9
+    hit = (np.abs(denominator) > 1e-12) & (t >= -eps) & (t <= 1 + eps) & (u >= -eps) & (u <= 1 + eps)
+    return np.clip(t, 0, 1), np.clip(u, 0, 1), hit
+
+
+def _cut_parts(vertices, first, per_part, start, part, position, cut_edge, cut_t, tolerance):
+    """Cut each part at its cuts (positions edge + t along the part), dropping cuts within
+    ``tolerance`` of another cut or of the part's ends."""
+    along = position[cut_edge] + cut_t
+    cut_part = part[cut_edge]
+    order = np.lexsort((along, cut_part))
+    along, cut_part = along[order], cut_part[order]
+    segments = []
+    bounds = np.searchsorted(cut_part, np.arange(len(per_part) + 1))
+    for p in range(len(per_part)):
+        line = vertices[first[p] : first[p] + per_part[p]]
+        cumulative = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(line, axis=0).T))])
+        positions = along[bounds[p] : bounds[p + 1]]
+        edge = np.minimum(np.floor(positions).astype(np.int64), per_part[p] - 2)
+        distance = cumulative[edge] + (positions - edge) * (cumulative[edge + 1] - cumulative[edge])
+        keep = (distance > tolerance) & (distance < cumulative[-1] - tolerance)
+        distance = distance[keep]
+        if len(distance):
+            distance = distance[np.concatenate([[True], np.diff(distance) > tolerance])]
+        edges_of_cut = np.searchsorted(cumulative, distance, side="right") - 1
+        cut_points = line[edges_of_cut] + (
+            (distance - cumulative[edges_of_cut]) / (cumulative[edges_of_cut + 1] - cumulative[edges_of_cut])
+        )[:, None] * (line[edges_of_cut + 1] - line[edges_of_cut])
+        begin_point, begin_vertex = line[0], 1
+        for point, edge_index in zip(cut_points, edges_of_cut):
+            segments.append((np.vstack([begin_point, line[begin_vertex : edge_index + 1], point]), p))
+            begin_point, begin_vertex = point, edge_index + 1
+        segments.append((np.vstack([begin_point, line[begin_vertex:]]), p))
+    return segments

@@ -271,6 +271,9 @@ class Lines:
     owner: np.ndarray
     ends: np.ndarray  # (m, 3): x, y, feature index
     skipped: int
+    vertices: np.ndarray = None  # the parts' vertices one after another (working CRS)
+    per_part: np.ndarray = None  # vertex count of each part
+    part_owner: np.ndarray = None  # feature index of each part
 
 
 def read_lines(source, crs, context, feedback):
@@ -309,11 +312,16 @@ def read_lines(source, crs, context, feedback):
         ends[:, 2] = renumber[ends[:, 2].astype(np.int64)]
         geometries = [g for g, k in zip(geometries, keep) if k]
         attributes = [a for a, k in zip(attributes, keep) if k]
+    if not keep.all():
+        part_keep = keep[part_owner]
+        vertices = vertices[np.repeat(part_keep, per_part)]
+        per_part, part_owner = per_part[part_keep], renumber[part_owner[part_keep]]
     if source.sourceCrs() != crs and len(edges):
         edges[:, 0], edges[:, 1] = transform_xy(edges[:, 0].copy(), edges[:, 1].copy(), source.sourceCrs(), crs, context)
         edges[:, 2], edges[:, 3] = transform_xy(edges[:, 2].copy(), edges[:, 3].copy(), source.sourceCrs(), crs, context)
         ends[:, 0], ends[:, 1] = transform_xy(ends[:, 0].copy(), ends[:, 1].copy(), source.sourceCrs(), crs, context)
-    return Lines(geometries, attributes, edges, owner, ends, skipped)
+        vertices = np.column_stack(transform_xy(vertices[:, 0].copy(), vertices[:, 1].copy(), source.sourceCrs(), crs, context))
+    return Lines(geometries, attributes, edges, owner, ends, skipped, vertices, per_part, part_owner)
 
 
 def _vertices_from_wkb(blobs):

@@ -74,3 +74,55 @@ def test_far_and_near_tolerances(tolerance):
     edges, owner = polylines_to_edges([[(0, 0), (10, 0)], [(0, 50), (10, 50)]])
     result = nearest_segments(np.array([5.0]), np.array([20.0]), edges, owner, tolerance)
     assert result.segment[0] == (-1 if tolerance < 20 else 0)
+
+
+def split(parts, tolerance=1.0):
+    from hotspot_policing.core.network import split_at_junctions
+
+    parts = [np.asarray(p, dtype=float) for p in parts]
+    return split_at_junctions(np.concatenate(parts), np.array([len(p) for p in parts]), tolerance)
+
+
+def test_long_lines_crossing_without_shared_vertices_become_block_faces():
+    # 5 avenues and 4 streets, each one straight line across the whole grid (no vertex at any
+    # crossing): every avenue is cut by 4 streets into 5 faces, every street by 5 avenues into 6
+    avenues = [[(x, -10.0), (x, 410.0)] for x in (0.0, 110.0, 190.0, 300.0, 420.0)]
+    streets = [[(-20.0, y), (440.0, y)] for y in (0.0, 130.0, 250.0, 400.0)]
+    segments = split(avenues + streets)
+    assert len(segments) == 5 * 5 + 4 * 6
+    total = sum(np.hypot(*np.diff(s, axis=0).T).sum() for s, _ in segments)
+    assert total == pytest.approx(5 * 420 + 4 * 460)
+    crossings = {(x, y) for x in (0.0, 110.0, 190.0, 300.0, 420.0) for y in (0.0, 130.0, 250.0, 400.0)}
+    line_ends = {tuple(p) for line in avenues + streets for p in (line[0], line[-1])}
+    for coordinates, _ in segments:
+        for end in (tuple(coordinates[0]), tuple(coordinates[-1])):
+            assert end in crossings | line_ends
+
+
+def test_t_junction_gap_curves_and_dead_ends():
+    theta = np.linspace(0, np.pi / 2, 20)
+    curve = np.column_stack([300 + 100 * np.cos(theta), 100 * np.sin(theta)])  # from (400, 0) up and left
+    parts = [
+        [(0, 0), (400, 0)],  # a street
+        [(100, 0.4), (100, 80)],  # ends 0.4 m short of it: a digitising gap
+        [(200, 0), (200, -60), (230, -90)],  # touches it with an end, bends, dead-ends
+        curve,  # a curved street starting at the street's end
+    ]
+    segments = split(parts)
+    cuts = sorted(round(s[0][0]) for s, p in segments if p == 0)
+    assert cuts == [0, 100, 200]  # the street is cut at the gap and at the touch
+    gap_line = next(s for s, p in segments if p == 1)
+    assert tuple(gap_line[0]) == (100.0, 0.0)  # the dangling end was moved onto the street
+    bent = [s for s, p in segments if p == 2]
+    assert len(bent) == 1 and len(bent[0]) == 3  # not cut at its own vertex
+    assert len([s for s, p in segments if p == 3]) == 1 and len(next(s for s, p in segments if p == 3)) == 20
+
+
+def test_lines_meeting_at_a_shared_vertex_are_cut_there():
+    segments = split([[(0, 0), (50, 0), (100, 0)], [(50, -50), (50, 0), (50, 50)]])
+    assert sorted((p, tuple(s[0]), tuple(s[-1])) for s, p in segments) == [
+        (0, (0.0, 0.0), (50.0, 0.0)),
+        (0, (50.0, 0.0), (100.0, 0.0)),
+        (1, (50.0, -50.0), (50.0, 0.0)),
+        (1, (50.0, 0.0), (50.0, 50.0)),
+    ]

@@ -89,7 +89,9 @@ def test_qgis_process_runs_the_algorithm_headless(tmp_path):
     assert 95 < raster.max() < 200
 
 
-@pytest.mark.parametrize("name", ["kerneldensity", "gistar", "localmoran", "optimizedhotspots", "concentration", "assignincidents"])
+@pytest.mark.parametrize(
+    "name", ["kerneldensity", "gistar", "localmoran", "optimizedhotspots", "concentration", "assignincidents", "streetsegments"]
+)
 def test_every_parameter_has_help_and_the_algorithm_has_a_help_string(provider, name):
     algorithm = QgsApplication.processingRegistry().algorithmById(f"hotspotpolicing:{name}")
     assert len(algorithm.shortHelpString()) > 200

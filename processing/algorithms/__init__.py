@@ -6,5 +6,6 @@ from .gistar import GiStar
 from .kernel_density import KernelDensity
 from .local_moran import LocalMoran
 from .optimized_hotspots import OptimizedHotspots
+from .street_segments import StreetSegments
 
-ALGORITHMS = (KernelDensity, GiStar, LocalMoran, OptimizedHotspots, AssignIncidents, Concentration)
+ALGORITHMS = (KernelDensity, GiStar, LocalMoran, OptimizedHotspots, StreetSegments, AssignIncidents, Concentration)
