@@ -33,21 +33,30 @@ def k_nearest(x, y, k):
 
 
 def contiguity(vertex_x, vertex_y, owner, n, tolerance=0.0):
-    """Queen contiguity: polygons that share at least one vertex (a corner or an edge).
+    """Features that share at least one vertex (within ``tolerance``): queen contiguity for
+    polygons (a corner or an edge), and for street segments those meeting at a junction.
 
-    ``vertex_*`` are all polygon vertices, ``owner`` the polygon index of each; vertices
-    closer than ``tolerance`` are snapped together first."""
-    if tolerance > 0:
-        vx, vy = np.round(vertex_x / tolerance), np.round(vertex_y / tolerance)
-    else:
-        vx, vy = vertex_x, vertex_y
-    _, vertex_id = np.unique(np.column_stack([vx, vy]), axis=0, return_inverse=True)
-    vertex_id = vertex_id.ravel()
-    incidence = sparse.csr_matrix((np.ones(len(owner)), (owner, vertex_id)), shape=(n, vertex_id.max() + 1 if len(owner) else 0))
-    incidence.data[:] = 1.0
-    shared = (incidence @ incidence.T).tocoo()
-    keep = shared.row != shared.col
-    return sparse.csr_matrix((np.ones(keep.sum()), (shared.row[keep], shared.col[keep])), shape=(n, n))
+    ``vertex_*`` are all the features' vertices, ``owner`` the feature index of each."""
+    pairs = cKDTree(np.column_stack([vertex_x, vertex_y])).query_pairs(tolerance, output_type="ndarray")
+    a, b = owner[pairs[:, 0]], owner[pairs[:, 1]]
+    keep = a != b
+    shared = _symmetric(np.column_stack([a[keep], b[keep]]), n)
+    shared.data[:] = 1.0  # several shared vertices are still one neighbour
+    return shared
+
+
+def within_steps(weights, steps):
+    """Binary weights linking features up to ``steps`` links apart (e.g. segments within k
+    junctions of each other), without self links."""
+    reach = weights.copy()
+    frontier = weights
+    for _ in range(steps - 1):
+        frontier = frontier @ weights
+        reach = reach + frontier
+    reach = (reach - sparse.diags(reach.diagonal())).tocsr()
+    reach.eliminate_zeros()
+    reach.data[:] = 1.0
+    return reach
 
 
 def with_self(weights, self_weight=1.0):
@@ -78,4 +87,6 @@ def distance_for_one_neighbour(x, y):
 def _symmetric(pairs, n):
     rows = np.concatenate([pairs[:, 0], pairs[:, 1]])
     cols = np.concatenate([pairs[:, 1], pairs[:, 0]])
-    return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    matrix = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    matrix.sum_duplicates()
+    return matrix

@@ -226,3 +226,47 @@ def test_irregular_polygons_equal_the_textbook(tmp_path):
     _, band = run("gistar", {"INPUT": source, "FIELD": "count", "WEIGHTS": 0, "DISTANCE": 130.0})
     distances = np.hypot(*(centroids[:, None, :] - centroids[None, :, :]).transpose(2, 0, 1))
     np.testing.assert_allclose(band["GiZScore"], textbook_gi_star(values, (distances <= 130.0).astype(float)), atol=1e-6)
+
+
+def test_street_network_neighbours_on_block_faces(tmp_path):
+    # a 4 x 4 block grid of separate block-face lines; neighbours share a junction
+    faces = []
+    for i in range(5):
+        for j in range(4):
+            faces.append(((j * 100.0, i * 100.0), ((j + 1) * 100.0, i * 100.0)))
+            faces.append(((i * 100.0, j * 100.0), (i * 100.0, (j + 1) * 100.0)))
+    values = np.random.default_rng(17).poisson(3.0, len(faces)).astype(float)
+    values[7] += 20
+    lines = [f"LINESTRING ({a[0]} {a[1]}, {b[0]} {b[1]})" for a, b in faces]
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32630)
+    path = str(tmp_path / "faces.gpkg")
+    dataset = ogr.GetDriverByName("GPKG").CreateDataSource(path)
+    layer = dataset.CreateLayer("faces", srs, ogr.wkbLineString)
+    layer.CreateField(ogr.FieldDefn("count", ogr.OFTReal))
+    for wkt, value in zip(lines, values):
+        feature = ogr.Feature(layer.GetLayerDefn())
+        feature.SetField("count", float(value))
+        feature.SetGeometry(ogr.CreateGeometryFromWkt(wkt))
+        layer.CreateFeature(feature)
+    dataset = None
+    ends = [{a, b} for a, b in faces]
+    touching = np.array([[float(i != j and bool(ends[i] & ends[j])) for j in range(len(faces))] for i in range(len(faces))])
+    two_steps = ((touching + touching @ touching) > 0).astype(float)
+    np.fill_diagonal(two_steps, 0.0)
+    for steps, adjacency in ((1, touching), (2, two_steps)):
+        _, gi = run("gistar", {"INPUT": path, "FIELD": "count", "WEIGHTS": 3, "NETWORK_STEPS": steps})
+        np.testing.assert_allclose(gi["GiZScore"], textbook_gi_star(values, adjacency + np.eye(len(faces))), atol=1e-6)
+        np.testing.assert_array_equal(gi["NNeighbors"], adjacency.sum(axis=1))
+    _, lm = run("localmoran", {"INPUT": path, "FIELD": "count", "WEIGHTS": 3})
+    index, z = textbook_local_moran(values, touching / touching.sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(lm["LMiZScore"], z, atol=1e-6)
+    with pytest.raises(QgsProcessingException, match="need line segments"):
+        run(
+            "gistar",
+            {
+                "INPUT": write_layer(tmp_path / "p.gpkg", ["POINT (0 0)", "POINT (1 1)", "POINT (2 2)"], [1.0, 2.0, 3.0]),
+                "FIELD": "count",
+                "WEIGHTS": 3,
+            },
+        )

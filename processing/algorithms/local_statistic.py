@@ -20,21 +20,28 @@ from qgis.core import (
 
 from ...core import local_stats
 from ...core import weights as spatial_weights
-from ..compat import ADVANCED, FAST_INSERT, NUMERIC_FIELD, POINT_SOURCE, POLYGON_GEOMETRY, POLYGON_SOURCE
+from ..compat import ADVANCED, FAST_INSERT, LINE_GEOMETRY, LINE_SOURCE, NUMERIC_FIELD, POINT_SOURCE, POLYGON_GEOMETRY, POLYGON_SOURCE
 from ..compat import field as make_field
 from ..layers import read_features, working_crs
 from ..styles import style_on_completion
 from .base import HotspotAlgorithm
 
 # Enum positions are public (models store them): only ever append.
-WEIGHT_TYPES = ("Fixed distance band", "K nearest neighbours", "Contiguity (polygons sharing an edge or corner)")
-DISTANCE_BAND, K_NEAREST, CONTIGUITY = range(3)
+WEIGHT_TYPES = (
+    "Fixed distance band",
+    "K nearest neighbours",
+    "Contiguity (polygons sharing an edge or corner)",
+    "Street network (segments meeting at a junction, within NETWORK_STEPS)",
+)
+DISTANCE_BAND, K_NEAREST, CONTIGUITY, NETWORK = range(4)
 
 WEIGHTS_HELP = (
     "<p><b>Neighbours.</b> Fixed distance band: features whose points or centroids are within "
     "DISTANCE (0 = automatic: the smallest distance at which every feature has at least one "
     "neighbour, as ArcGIS); K nearest neighbours: the NEIGHBORS closest (ties broken by search "
-    "order); Contiguity: polygons sharing an edge or a corner (queen).</p>"
+    "order); Contiguity: polygons sharing an edge or a corner (queen); Street network: "
+    "segments (lines) that meet at a junction, or are at most NETWORK_STEPS junctions apart, "
+    "to find significant hot streets.</p>"
     "<p><b>Significance.</b> PERMUTATIONS = 0 gives analytical z-scores and two-sided normal "
     "p-values. With permutations (e.g. 999) the p-values come from conditional permutation as in "
     "PySAL esda (Anselin 1995): each feature keeps its value, its neighbours' values are drawn "
@@ -53,6 +60,7 @@ class LocalStatisticAlgorithm(HotspotAlgorithm):
     WEIGHTS = "WEIGHTS"
     DISTANCE = "DISTANCE"
     NEIGHBORS = "NEIGHBORS"
+    NETWORK_STEPS = "NETWORK_STEPS"
     PERMUTATIONS = "PERMUTATIONS"
     FDR = "FDR"
     SEED = "SEED"
@@ -69,10 +77,8 @@ class LocalStatisticAlgorithm(HotspotAlgorithm):
         raise NotImplementedError
 
     def initAlgorithm(self, config=None):
-        source = QgsProcessingParameterFeatureSource(self.INPUT, self.tr("Input layer"), [POINT_SOURCE, POLYGON_SOURCE])
-        source.setHelp(
-            self.tr("Points or polygons (e.g. grid cells or street segments' centroids) with a numeric value such as an incident count.")
-        )
+        source = QgsProcessingParameterFeatureSource(self.INPUT, self.tr("Input layer"), [POINT_SOURCE, LINE_SOURCE, POLYGON_SOURCE])
+        source.setHelp(self.tr("Points, street segments or polygons (e.g. grid cells) with a numeric value such as an incident count."))
         self.addParameter(source)
         field = QgsProcessingParameterField(self.FIELD, self.tr("Value field"), parentLayerParameterName=self.INPUT, type=NUMERIC_FIELD)
         field.setHelp(self.tr("The numeric value analysed, e.g. incident_count or a harm total."))
@@ -97,6 +103,16 @@ class LocalStatisticAlgorithm(HotspotAlgorithm):
         )
         k.setHelp(self.tr("k for k nearest neighbours."))
         self.addParameter(k)
+        steps = QgsProcessingParameterNumber(
+            self.NETWORK_STEPS,
+            self.tr("Junctions apart (street network)"),
+            QgsProcessingParameterNumber.Type.Integer,
+            1,
+            minValue=1,
+            maxValue=20,
+        )
+        steps.setHelp(self.tr("Street network: segments up to this many junctions apart are neighbours (1: sharing a junction)."))
+        self.addParameter(steps)
         permutations = QgsProcessingParameterNumber(
             self.PERMUTATIONS,
             self.tr("Permutations (0 = analytical p-values)"),
@@ -124,13 +140,17 @@ class LocalStatisticAlgorithm(HotspotAlgorithm):
             raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
         field = self.parameterAsString(parameters, self.FIELD, context)
         kind = self.parameterAsEnum(parameters, self.WEIGHTS, context)
-        polygons = QgsWkbTypes.geometryType(source.wkbType()) == POLYGON_GEOMETRY
-        if kind == CONTIGUITY and not polygons:
+        geometry_type = QgsWkbTypes.geometryType(source.wkbType())
+        if kind == CONTIGUITY and geometry_type != POLYGON_GEOMETRY:
             raise QgsProcessingException(
                 self.tr("Contiguity needs polygons; for points use a fixed distance band or k nearest neighbours.")
             )
+        if kind == NETWORK and geometry_type != LINE_GEOMETRY:
+            raise QgsProcessingException(
+                self.tr("Street network neighbours need line segments (e.g. from 'Street centre-lines to block faces').")
+            )
         crs = working_crs(source, context, feedback)
-        table = read_features(source, field, crs, context, feedback, with_vertices=kind == CONTIGUITY)
+        table = read_features(source, field, crs, context, feedback, with_vertices=kind in (CONTIGUITY, NETWORK))
         if table is None:
             return {}
         valid = np.flatnonzero(np.isfinite(table.values))
@@ -188,12 +208,15 @@ class LocalStatisticAlgorithm(HotspotAlgorithm):
                     self.tr("k = {} needs more than {} features with a value; there are {}.").format(k, k, len(valid))
                 )
             return spatial_weights.k_nearest(x, y, k)
-        if kind == CONTIGUITY:
+        if kind in (CONTIGUITY, NETWORK):
             keep = np.isin(table.vertices[:, 2], valid)
             rows = table.vertices[keep]
             owner = np.searchsorted(valid, rows[:, 2].astype(np.int64))
             span = max(np.ptp(x), np.ptp(y), 1.0)
-            return spatial_weights.contiguity(rows[:, 0], rows[:, 1], owner, len(valid), tolerance=span * 1e-9)
+            touching = spatial_weights.contiguity(rows[:, 0], rows[:, 1], owner, len(valid), tolerance=span * 1e-7)
+            if kind == NETWORK:
+                return spatial_weights.within_steps(touching, self.parameterAsInt(parameters, self.NETWORK_STEPS, context))
+            return touching
         distance = self.parameterAsDouble(parameters, self.DISTANCE, context)
         if distance == 0:
             distance = spatial_weights.distance_for_one_neighbour(x, y)
