@@ -2,6 +2,7 @@
 
 import os
 
+import numpy as np
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
     QgsColorRampShader,
@@ -93,21 +94,21 @@ def _categorise(layer, field, classes):
 
 
 def _graduate_segments(layer, field):
-    """Segments by count: thin grey for none, then wider and redder by quintile of the rest."""
+    """Segments by count: grey when none, then wider and redder by percentile of the rest
+    (up to the median, 80th, 95th, 99th, and above), so the few hot streets stand out."""
     index = layer.fields().lookupField(field)
-    values = sorted(v for v in (f.attribute(index) for f in layer.getFeatures()) if v)
-    if not values:
+    values = np.array(sorted(v for v in (f.attribute(index) for f in layer.getFeatures()) if v), dtype=float)
+    if not len(values):
         return
-    breaks = sorted({values[int(q * (len(values) - 1))] for q in (0.0, 0.5, 0.75, 0.9, 0.97)} | {values[-1]})
-    colours = ["#fecc5c", "#fd8d3c", "#f03b20", "#bd0026", "#800026"]
+    uppers = np.unique(np.append(np.percentile(values, [50, 80, 95, 99], method="higher"), values[-1]))
+    styles = [("#fed976", 0.3), ("#feb24c", 0.45), ("#fd8d3c", 0.7), ("#e31a1c", 1.1), ("#800026", 1.6)][-len(uppers) :]
     ranges = [QgsRendererRange(-0.5, 0.5, _line(layer, "#c8c8c8", 0.2), "none")]
     lower = 0.5
-    for i, upper in enumerate(breaks):
-        if upper < lower:
-            continue
-        label = f"{int(lower + 0.5)}" if int(lower + 0.5) == int(upper) else f"{int(lower + 0.5)}-{int(upper)}"
-        ranges.append(QgsRendererRange(lower, upper, _line(layer, colours[min(i, 4)], 0.4 + 0.3 * i), label))
-        lower = upper
+    for upper, (colour, width) in zip(uppers, styles):
+        first = int(np.ceil(lower))
+        label = f"{first}" if first == int(upper) else f"{first}-{int(upper)}"
+        ranges.append(QgsRendererRange(lower, float(upper), _line(layer, colour, width), label))
+        lower = float(upper) + 0.5 if float(upper).is_integer() else float(upper)
     layer.setRenderer(QgsGraduatedSymbolRenderer(field, ranges))
 
 
