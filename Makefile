@@ -26,6 +26,7 @@ demo: deps
 bench: venv
 	$(SYSTEM_PYTHON) benchmarks/bench_kde.py
 	$(PYTHON) -P benchmarks/bench_local_stats.py
+	$(SYSTEM_PYTHON) benchmarks/bench_segments.py
 
 lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

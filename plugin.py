@@ -13,6 +13,9 @@ MENU_ENTRIES = (
     ("hotspotpolicing:optimizedhotspots", "Optimized hot spots (grid or hexagons)…"),
     ("hotspotpolicing:gistar", "Hot spot analysis (Getis-Ord Gi*)…"),
     ("hotspotpolicing:localmoran", "Cluster and outlier analysis (Local Moran's I)…"),
+    ("hotspotpolicing:streetsegments", "Street centre-lines to block faces…"),
+    ("hotspotpolicing:assignincidents", "Assign incidents to street segments…"),
+    ("hotspotpolicing:concentration", "Crime concentration (Lorenz curve, Gini)…"),
 )
 
 
