@@ -20,9 +20,10 @@ import tracemalloc
 import numpy as np
 from osgeo import gdal
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-sys.path.append("/usr/share/qgis/python/plugins")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from headless import qgis_session  # noqa: E402 - the scripts folder goes on the path first
+
 RADIUS, PIXEL = 300.0, 20.0
 
 
@@ -66,83 +67,76 @@ def main():
     parser.add_argument("--points", type=int, default=1_000_000)
     args = parser.parse_args()
 
-    from qgis.core import QgsApplication, QgsVectorLayer
+    with qgis_session():
+        import processing
+        from qgis.core import QgsVectorLayer
 
-    app = QgsApplication([], False)
-    app.initQgis()
-    import processing
-    from processing.core.Processing import Processing
+        work = tempfile.mkdtemp(prefix="bench_kde_")
+        source = os.path.join(work, "incidents.gpkg")
+        make_incidents(source, args.points)
+        layer = QgsVectorLayer(source, "incidents", "ogr")
+        extent = layer.extent()
 
-    Processing.initialize()
-    plugins = tempfile.mkdtemp()
-    os.symlink(ROOT, os.path.join(plugins, "hotspot_policing"))
-    sys.path.insert(0, plugins)
-    from hotspot_policing.processing.provider import HotspotPolicingProvider
+        # QGIS's grid: the layer extent grown by the radius, anchored at the top left, with
+        # ceil(size / pixel) + 1 columns and rows. Ours is given the very same cells.
+        cols = int(np.ceil((extent.width() + 2 * RADIUS) / PIXEL)) + 1
+        rows = int(np.ceil((extent.height() + 2 * RADIUS) / PIXEL)) + 1
+        xmin, ymax = extent.xMinimum() - RADIUS, extent.yMaximum() + RADIUS
+        same_cells = f"{xmin},{xmin + cols * PIXEL},{ymax - rows * PIXEL},{ymax} [EPSG:32630]"
 
-    provider = HotspotPolicingProvider()
-    QgsApplication.processingRegistry().addProvider(provider)
+        tracemalloc.start()
+        start = time.perf_counter()
+        ours = processing.run(
+            "hotspotpolicing:kerneldensity",
+            {
+                "INPUT": source,
+                "KERNEL": 0,
+                "BANDWIDTH": RADIUS,
+                "CELL_SIZE": PIXEL,
+                "EXTENT": same_cells,
+                "AREA_UNIT": 3,
+                "OUTPUT": os.path.join(work, "ours.tif"),
+            },
+        )
+        ours_seconds = time.perf_counter() - start
+        _, ours_peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        process_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    work = tempfile.mkdtemp(prefix="bench_kde_")
-    source = os.path.join(work, "incidents.gpkg")
-    make_incidents(source, args.points)
-    layer = QgsVectorLayer(source, "incidents", "ogr")
-    extent = layer.extent()
+        start = time.perf_counter()
+        theirs = processing.run(
+            "qgis:heatmapkerneldensityestimation",
+            {
+                "INPUT": source,
+                "RADIUS": RADIUS,
+                "PIXEL_SIZE": PIXEL,
+                "KERNEL": 0,
+                "OUTPUT_VALUE": 0,
+                "OUTPUT": os.path.join(work, "qgis.tif"),
+            },
+        )
+        qgis_seconds = time.perf_counter() - start
 
-    # QGIS's grid: the layer extent grown by the radius, anchored at the top left, with
-    # ceil(size / pixel) + 1 columns and rows. Ours is given the very same cells.
-    cols = int(np.ceil((extent.width() + 2 * RADIUS) / PIXEL)) + 1
-    rows = int(np.ceil((extent.height() + 2 * RADIUS) / PIXEL)) + 1
-    xmin, ymax = extent.xMinimum() - RADIUS, extent.yMaximum() + RADIUS
-    same_cells = f"{xmin},{xmin + cols * PIXEL},{ymax - rows * PIXEL},{ymax} [EPSG:32630]"
+        ours_values = gdal.Open(ours["OUTPUT"]).ReadAsArray().astype(float)
+        raw = gdal.Open(theirs["OUTPUT"]).ReadAsArray().astype(float)
+        raw[raw == -9999] = 0.0  # QGIS's NoData where no incident is within reach
+        qgis_density = raw * 3 / (np.pi * RADIUS**2)  # raw quartic sum -> normalised kernel sum
+        exact, rows_cols = exact_at_random_cells(source, xmin, ymax, ours_values.shape)
+        peak = ours_values.max()
+        ours_error = np.abs(ours_values[rows_cols] - exact).max() / peak
+        qgis_error = np.abs(qgis_density[rows_cols] - exact).max() / peak if qgis_density.shape == ours_values.shape else float("nan")
 
-    tracemalloc.start()
-    start = time.perf_counter()
-    ours = processing.run(
-        "hotspotpolicing:kerneldensity",
-        {
-            "INPUT": source,
-            "KERNEL": 0,
-            "BANDWIDTH": RADIUS,
-            "CELL_SIZE": PIXEL,
-            "EXTENT": same_cells,
-            "AREA_UNIT": 3,
-            "OUTPUT": os.path.join(work, "ours.tif"),
-        },
-    )
-    ours_seconds = time.perf_counter() - start
-    _, ours_peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    process_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-    start = time.perf_counter()
-    theirs = processing.run(
-        "qgis:heatmapkerneldensityestimation",
-        {"INPUT": source, "RADIUS": RADIUS, "PIXEL_SIZE": PIXEL, "KERNEL": 0, "OUTPUT_VALUE": 0, "OUTPUT": os.path.join(work, "qgis.tif")},
-    )
-    qgis_seconds = time.perf_counter() - start
-
-    ours_values = gdal.Open(ours["OUTPUT"]).ReadAsArray().astype(float)
-    raw = gdal.Open(theirs["OUTPUT"]).ReadAsArray().astype(float)
-    raw[raw == -9999] = 0.0  # QGIS's NoData where no incident is within reach
-    qgis_density = raw * 3 / (np.pi * RADIUS**2)  # raw quartic sum -> normalised kernel sum
-    exact, rows_cols = exact_at_random_cells(source, xmin, ymax, ours_values.shape)
-    peak = ours_values.max()
-    ours_error = np.abs(ours_values[rows_cols] - exact).max() / peak
-    qgis_error = np.abs(qgis_density[rows_cols] - exact).max() / peak if qgis_density.shape == ours_values.shape else float("nan")
-
-    print(f"incidents: {args.points:,}  grid: {cols} x {rows} cells  (quartic, radius {RADIUS:g} m, {PIXEL:g} m cells)")
-    print(
-        f"hotspotpolicing:kerneldensity        {ours_seconds:7.2f} s  "
-        f"(numpy peak {ours_peak / 2**20:.0f} MiB, process peak {process_peak:.0f} MiB)"
-    )
-    print(f"qgis:heatmapkerneldensityestimation  {qgis_seconds:7.2f} s")
-    print(f"ratio (QGIS / ours): {qgis_seconds / ours_seconds:.1f}x faster")
-    print(
-        f"largest error against the exact kernel sum at 2,000 random cells, as a share of the peak: "
-        f"ours {ours_error:.1e}, QGIS {qgis_error:.1e}"
-    )
-    QgsApplication.processingRegistry().removeProvider(provider)
-    app.exitQgis()
+        print(f"incidents: {args.points:,}  grid: {cols} x {rows} cells  (quartic, radius {RADIUS:g} m, {PIXEL:g} m cells)")
+        print(
+            f"hotspotpolicing:kerneldensity        {ours_seconds:7.2f} s  "
+            f"(numpy peak {ours_peak / 2**20:.0f} MiB, process peak {process_peak:.0f} MiB)"
+        )
+        print(f"qgis:heatmapkerneldensityestimation  {qgis_seconds:7.2f} s")
+        print(f"ratio (QGIS / ours): {qgis_seconds / ours_seconds:.1f}x faster")
+        print(
+            f"largest error against the exact kernel sum at 2,000 random cells, as a share of the peak: "
+            f"ours {ours_error:.1e}, QGIS {qgis_error:.1e}"
+        )
 
 
 if __name__ == "__main__":

@@ -20,9 +20,10 @@ import time
 
 import numpy as np
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-sys.path.append("/usr/share/qgis/python/plugins")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from headless import qgis_session  # noqa: E402 - the scripts folder goes on the path first
+
 CELL, BAND = 100.0, 250.0
 
 
@@ -95,65 +96,58 @@ def main():
     parser.add_argument("--million", action="store_true", help="also run 1,000 x 1,000 cells end to end")
     args = parser.parse_args()
 
-    from qgis.core import QgsApplication
+    with qgis_session():
+        import processing
 
-    app = QgsApplication([], False)
-    app.initQgis()
-    import processing
-    from processing.core.Processing import Processing
+        from hotspot_policing.core import local_stats, weights
 
-    Processing.initialize()
-    plugins = tempfile.mkdtemp()
-    os.symlink(ROOT, os.path.join(plugins, "hotspot_policing"))
-    sys.path.insert(0, plugins)
-    from hotspot_policing.core import local_stats, weights
-    from hotspot_policing.processing.provider import HotspotPolicingProvider
+        work = tempfile.mkdtemp(prefix="bench_local_")
+        source = os.path.join(work, "cells.gpkg")
+        x, y, values = make_cells(source, args.side)
+        print(f"{len(x):,} cells of {CELL:g} m, distance band {BAND:g} m")
 
-    provider = HotspotPolicingProvider()
-    QgsApplication.processingRegistry().addProvider(provider)
-    work = tempfile.mkdtemp(prefix="bench_local_")
-    source = os.path.join(work, "cells.gpkg")
-    x, y, values = make_cells(source, args.side)
-    print(f"{len(x):,} cells of {CELL:g} m, distance band {BAND:g} m")
+        # 1. core computation, given the centres
+        ours_w, band = timed(lambda: weights.distance_band(x, y, BAND))
+        ours_g, z = timed(lambda: local_stats.gi_star(values, weights.with_self(band)))
+        ours_p, _ = timed(lambda: local_stats.permutation_p(values, band, 999, seed=1))
+        import esda
+        from libpysal.weights import DistanceBand
 
-    # 1. core computation, given the centres
-    ours_w, band = timed(lambda: weights.distance_band(x, y, BAND))
-    ours_g, z = timed(lambda: local_stats.gi_star(values, weights.with_self(band)))
-    ours_p, _ = timed(lambda: local_stats.permutation_p(values, band, 999, seed=1))
-    import esda
-    from libpysal.weights import DistanceBand
-
-    esda_w, w = timed(lambda: DistanceBand(np.column_stack([x, y]), threshold=BAND, silence_warnings=True))
-    esda_g, g = timed(lambda: esda.G_Local(values, w, transform="B", star=True, permutations=0))
-    esda_p, _ = timed(lambda: esda.G_Local(values, w, transform="B", star=True, permutations=999, seed=1))
-    assert np.allclose(z, g.Zs, atol=1e-9), "Gi* differs from esda"
-    print("core computation (weights + analytical Gi*):")
-    print(f"  ours {ours_w:6.2f} s + {ours_g:5.2f} s = {ours_w + ours_g:6.2f} s")
-    print(f"  esda {esda_w:6.2f} s + {esda_g:5.2f} s = {esda_w + esda_g:6.2f} s   -> {(esda_w + esda_g) / (ours_w + ours_g):.0f}x faster")
-    print(f"999 permutations: ours {ours_p:.2f} s, esda {esda_p:.2f} s -> {esda_p / ours_p:.0f}x faster")
-    print(f"  (z-scores equal esda's to {np.abs(z - g.Zs).max():.1e})")
-
-    # 2. end to end
-    floor, _ = timed(lambda: io_floor(source, os.path.join(work, "floor.gpkg")))
-    parameters = {"INPUT": source, "FIELD": "incident_count", "WEIGHTS": 0, "DISTANCE": BAND}
-    analytical, _ = timed(lambda: processing.run("hotspotpolicing:gistar", {**parameters, "OUTPUT": os.path.join(work, "gi.gpkg")}))
-    permuted, _ = timed(
-        lambda: processing.run("hotspotpolicing:gistar", {**parameters, "PERMUTATIONS": 999, "OUTPUT": os.path.join(work, "gi999.gpkg")})
-    )
-    print("end to end (GeoPackage in, GeoPackage out):")
-    print(f"  I/O floor (read the cells through QGIS, write them back with 4 fields): {floor:.2f} s")
-    print(f"  hotspotpolicing:gistar analytical: {analytical:.2f} s = {analytical / floor:.2f} x the floor")
-    print(f"  hotspotpolicing:gistar 999 permutations: {permuted:.2f} s = {permuted / floor:.2f} x the floor")
-
-    if args.million:
-        big = os.path.join(work, "million.gpkg")
-        make_cells(big, 1000)
-        seconds, _ = timed(
-            lambda: processing.run("hotspotpolicing:gistar", {**parameters, "INPUT": big, "OUTPUT": os.path.join(work, "gi_million.gpkg")})
+        esda_w, w = timed(lambda: DistanceBand(np.column_stack([x, y]), threshold=BAND, silence_warnings=True))
+        esda_g, g = timed(lambda: esda.G_Local(values, w, transform="B", star=True, permutations=0))
+        esda_p, _ = timed(lambda: esda.G_Local(values, w, transform="B", star=True, permutations=999, seed=1))
+        assert np.allclose(z, g.Zs, atol=1e-9), "Gi* differs from esda"
+        print("core computation (weights + analytical Gi*):")
+        print(f"  ours {ours_w:6.2f} s + {ours_g:5.2f} s = {ours_w + ours_g:6.2f} s")
+        print(
+            f"  esda {esda_w:6.2f} s + {esda_g:5.2f} s = {esda_w + esda_g:6.2f} s   -> {(esda_w + esda_g) / (ours_w + ours_g):.0f}x faster"
         )
-        print(f"1,000,000 cells, analytical, end to end: {seconds:.1f} s")
-    QgsApplication.processingRegistry().removeProvider(provider)
-    app.exitQgis()
+        print(f"999 permutations: ours {ours_p:.2f} s, esda {esda_p:.2f} s -> {esda_p / ours_p:.0f}x faster")
+        print(f"  (z-scores equal esda's to {np.abs(z - g.Zs).max():.1e})")
+
+        # 2. end to end
+        floor, _ = timed(lambda: io_floor(source, os.path.join(work, "floor.gpkg")))
+        parameters = {"INPUT": source, "FIELD": "incident_count", "WEIGHTS": 0, "DISTANCE": BAND}
+        analytical, _ = timed(lambda: processing.run("hotspotpolicing:gistar", {**parameters, "OUTPUT": os.path.join(work, "gi.gpkg")}))
+        permuted, _ = timed(
+            lambda: processing.run(
+                "hotspotpolicing:gistar", {**parameters, "PERMUTATIONS": 999, "OUTPUT": os.path.join(work, "gi999.gpkg")}
+            )
+        )
+        print("end to end (GeoPackage in, GeoPackage out):")
+        print(f"  I/O floor (read the cells through QGIS, write them back with 4 fields): {floor:.2f} s")
+        print(f"  hotspotpolicing:gistar analytical: {analytical:.2f} s = {analytical / floor:.2f} x the floor")
+        print(f"  hotspotpolicing:gistar 999 permutations: {permuted:.2f} s = {permuted / floor:.2f} x the floor")
+
+        if args.million:
+            big = os.path.join(work, "million.gpkg")
+            make_cells(big, 1000)
+            seconds, _ = timed(
+                lambda: processing.run(
+                    "hotspotpolicing:gistar", {**parameters, "INPUT": big, "OUTPUT": os.path.join(work, "gi_million.gpkg")}
+                )
+            )
+            print(f"1,000,000 cells, analytical, end to end: {seconds:.1f} s")
 
 
 if __name__ == "__main__":

@@ -17,9 +17,9 @@ import time
 import numpy as np
 from osgeo import gdal, ogr
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-sys.path.append("/usr/share/qgis/python/plugins")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from headless import qgis_session  # noqa: E402 - the scripts folder goes on the path first
 
 
 def make_data(folder, n_incidents, n_segments, seed=7):
@@ -95,85 +95,71 @@ def main():
     parser.add_argument("--large", action="store_true")
     args = parser.parse_args()
 
-    from qgis.core import QgsApplication
+    with qgis_session():
+        import processing
 
-    app = QgsApplication([], False)
-    app.initQgis()
-    import processing
-    from processing.core.Processing import Processing
+        work = tempfile.mkdtemp(prefix="bench_segments_")
+        segments, incidents = make_data(work, args.incidents, args.segments)
 
-    Processing.initialize()
-    plugins = tempfile.mkdtemp()
-    os.symlink(ROOT, os.path.join(plugins, "hotspot_policing"))
-    sys.path.insert(0, plugins)
-    from hotspot_policing.processing.provider import HotspotPolicingProvider
-
-    provider = HotspotPolicingProvider()
-    QgsApplication.processingRegistry().addProvider(provider)
-    work = tempfile.mkdtemp(prefix="bench_segments_")
-    segments, incidents = make_data(work, args.incidents, args.segments)
-
-    ours, _ = timed(
-        lambda: processing.run(
-            "hotspotpolicing:assignincidents",
-            {"INCIDENTS": incidents, "SEGMENTS": segments, "TOLERANCE": 30.0, "OUTPUT": os.path.join(work, "ours.gpkg")},
-        )
-    )
-    theirs, _ = timed(
-        lambda: processing.run(
-            "native:joinbynearest",
-            {
-                "INPUT": incidents,
-                "INPUT_2": segments,
-                "FIELDS_TO_COPY": ["segment_id"],
-                "MAX_DISTANCE": 30.0,
-                "NEIGHBORS": 1,
-                "DISCARD_NONMATCHING": False,
-                "OUTPUT": os.path.join(work, "joined.gpkg"),
-            },
-        )
-    )
-    tagged, _ = timed(
-        lambda: processing.run(
-            "hotspotpolicing:assignincidents",
-            {
-                "INCIDENTS": incidents,
-                "SEGMENTS": segments,
-                "TOLERANCE": 30.0,
-                "OUTPUT": os.path.join(work, "ours2.gpkg"),
-                "OUTPUT_INCIDENTS": os.path.join(work, "tagged.gpkg"),
-            },
-        )
-    )
-
-    ours_ids = read_ids(os.path.join(work, "tagged.gpkg"), "segment_id")
-    their_ids = read_ids(os.path.join(work, "joined.gpkg"), "segment_id")
-    dataset = ogr.Open(segments)
-    lines = {f.GetField("segment_id"): sum(f.GetGeometryRef().GetPoints(), ()) for f in dataset.GetLayer(0)}
-    dataset = None  # GDAL datasets must close before QGIS exits
-    differ = [(ours_ids[k], v[0]) for k, v in their_ids.items() if v[0] is not None and str(ours_ids[k][0]) != str(v[0])]
-    farther = sum(1 for (mine, point), theirs in differ if distance_to(lines, mine, point) > distance_to(lines, theirs, point) + 1e-9)
-    print(f"{args.incidents:,} incidents onto {args.segments:,} segments (GeoPackages in and out)")
-    print("best of 3 runs each:")
-    print(f"hotspotpolicing:assignincidents, segment counts:    {ours:6.2f} s")
-    print(f"  ... and also the incidents with their segment:    {tagged:6.2f} s")
-    print(f"native:joinbynearest (tags incidents, no counts):   {theirs:6.2f} s")
-    print(f"ratio (joinbynearest / ours, segment counts): {theirs / ours:.1f}x faster")
-    print(
-        f"incidents assigned to another segment than joinbynearest's: {len(differ)}, of which ours is farther: {farther} "
-        "(the others are equally near both: ties, which go to the lowest segment id)"
-    )
-    if args.large:
-        big_segments, big_incidents = make_data(work, 1_000_000, 100_000, seed=8)
-        seconds, _ = timed(
+        ours, _ = timed(
             lambda: processing.run(
                 "hotspotpolicing:assignincidents",
-                {"INCIDENTS": big_incidents, "SEGMENTS": big_segments, "TOLERANCE": 30.0, "OUTPUT": os.path.join(work, "big.gpkg")},
+                {"INCIDENTS": incidents, "SEGMENTS": segments, "TOLERANCE": 30.0, "OUTPUT": os.path.join(work, "ours.gpkg")},
             )
         )
-        print(f"1,000,000 incidents onto 100,000 segments, segment counts: {seconds:.2f} s")
-    QgsApplication.processingRegistry().removeProvider(provider)
-    app.exitQgis()
+        theirs, _ = timed(
+            lambda: processing.run(
+                "native:joinbynearest",
+                {
+                    "INPUT": incidents,
+                    "INPUT_2": segments,
+                    "FIELDS_TO_COPY": ["segment_id"],
+                    "MAX_DISTANCE": 30.0,
+                    "NEIGHBORS": 1,
+                    "DISCARD_NONMATCHING": False,
+                    "OUTPUT": os.path.join(work, "joined.gpkg"),
+                },
+            )
+        )
+        tagged, _ = timed(
+            lambda: processing.run(
+                "hotspotpolicing:assignincidents",
+                {
+                    "INCIDENTS": incidents,
+                    "SEGMENTS": segments,
+                    "TOLERANCE": 30.0,
+                    "OUTPUT": os.path.join(work, "ours2.gpkg"),
+                    "OUTPUT_INCIDENTS": os.path.join(work, "tagged.gpkg"),
+                },
+            )
+        )
+
+        ours_ids = read_ids(os.path.join(work, "tagged.gpkg"), "segment_id")
+        their_ids = read_ids(os.path.join(work, "joined.gpkg"), "segment_id")
+        dataset = ogr.Open(segments)
+        lines = {f.GetField("segment_id"): sum(f.GetGeometryRef().GetPoints(), ()) for f in dataset.GetLayer(0)}
+        dataset = None  # GDAL datasets must close before QGIS exits
+        differ = [(ours_ids[k], v[0]) for k, v in their_ids.items() if v[0] is not None and str(ours_ids[k][0]) != str(v[0])]
+        farther = sum(1 for (mine, point), theirs in differ if distance_to(lines, mine, point) > distance_to(lines, theirs, point) + 1e-9)
+        print(f"{args.incidents:,} incidents onto {args.segments:,} segments (GeoPackages in and out)")
+        print("best of 3 runs each:")
+        print(f"hotspotpolicing:assignincidents, segment counts:    {ours:6.2f} s")
+        print(f"  ... and also the incidents with their segment:    {tagged:6.2f} s")
+        print(f"native:joinbynearest (tags incidents, no counts):   {theirs:6.2f} s")
+        print(f"ratio (joinbynearest / ours, segment counts): {theirs / ours:.1f}x faster")
+        print(
+            f"incidents assigned to another segment than joinbynearest's: {len(differ)}, of which ours is farther: {farther} "
+            "(the others are equally near both: ties, which go to the lowest segment id)"
+        )
+        if args.large:
+            big_segments, big_incidents = make_data(work, 1_000_000, 100_000, seed=8)
+            seconds, _ = timed(
+                lambda: processing.run(
+                    "hotspotpolicing:assignincidents",
+                    {"INCIDENTS": big_incidents, "SEGMENTS": big_segments, "TOLERANCE": 30.0, "OUTPUT": os.path.join(work, "big.gpkg")},
+                )
+            )
+            print(f"1,000,000 incidents onto 100,000 segments, segment counts: {seconds:.2f} s")
 
 
 if __name__ == "__main__":

@@ -12,12 +12,9 @@ concentration report, and a map of the segments by count.
 import os
 import shutil
 import sys
-import tempfile
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-sys.path.append("/usr/share/qgis/python/plugins")  # QGIS's own Processing plugin
+from headless import ROOT, qgis_session
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE_CITY = os.path.join(ROOT, "resources", "sample_data", "sample_city.gpkg")
 
 RUNS = [
@@ -27,26 +24,20 @@ RUNS = [
 
 
 def main(out_dir):
-    from qgis.core import QgsApplication, QgsVectorLayer
+    with qgis_session() as folder:
+        run_demo(out_dir, folder)
 
-    app = QgsApplication([], False)
-    app.initQgis()
+
+def run_demo(out_dir, folder):
     import processing
-    from processing.core.Processing import Processing
+    from qgis.core import QgsVectorLayer
 
-    Processing.initialize()
-    plugins = tempfile.mkdtemp()
-    os.symlink(ROOT, os.path.join(plugins, "hotspot_policing"))
-    sys.path.insert(0, plugins)
-    from hotspot_policing.processing.provider import HotspotPolicingProvider
     from hotspot_policing.processing.styles import apply_style
 
-    provider = HotspotPolicingProvider()
-    QgsApplication.processingRegistry().addProvider(provider)
     os.makedirs(out_dir, exist_ok=True)
 
     # QGIS may touch a GeoPackage's header when it opens it: work on a copy.
-    city = os.path.join(plugins, "sample_city.gpkg")
+    city = os.path.join(folder, "sample_city.gpkg")
     shutil.copyfile(SAMPLE_CITY, city)
     streets = QgsVectorLayer(f"{city}|layername=streets", "streets", "ogr")
     study_area = QgsVectorLayer(f"{city}|layername=study_area", "study area", "ogr")
@@ -67,9 +58,7 @@ def main(out_dir):
         render_map(raster_path, streets, study_area, title, image_path, apply_style)
         print(f"  map: {image_path}")
     street_segments_demo(processing, city, streets, study_area, out_dir, apply_style)
-    QgsApplication.processingRegistry().removeProvider(provider)
     del streets, study_area, incidents  # layers must go before QGIS exits
-    app.exitQgis()
 
 
 def street_segments_demo(processing, city, streets, study_area, out_dir, apply_style):
