@@ -1,0 +1,68 @@
+"""core.dosage invariants: never over budget, every visit 10-15 minutes, riskier hot spots
+never get fewer minutes, one visit for every funded hot spot, repeatable schedules."""
+
+import numpy as np
+import pytest
+
+from hotspot_policing.core.dosage import allocate, schedule, visit_lengths
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_allocation_invariants(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 40))
+    risk = rng.gamma(1.0, 10.0, n) * (rng.random(n) > 0.1)
+    budget = float(rng.integers(0, 2000))
+    shift = 60 * float(rng.choice([8, 10, 12]))
+    plan = allocate(risk, budget, shift, 10, 15)
+    assert plan.minutes.sum() <= budget
+    for minutes, visits in zip(plan.minutes, plan.visits):
+        if minutes:
+            lengths = visit_lengths(minutes, visits)
+            assert sum(lengths) == minutes and all(10 <= length <= 15 for length in lengths)
+            assert visits <= np.ceil(shift / 120)  # at most one visit per two hours
+        else:
+            assert visits == 0
+    order = np.argsort(-risk, kind="stable")
+    assert (np.diff(plan.minutes[order]) <= 0).all()  # riskier never gets fewer minutes
+    funded = min(n, int(budget // 10))
+    assert plan.funded == funded and (plan.minutes[order[:funded]] >= 10).all()
+
+
+def test_budget_follows_risk_hand_worked():
+    # 3 hot spots, 8-hour shift (cap 4 visits x 15 = 60 min), 90 minutes in proportion to risk
+    # 6 : 3 : 1 with a 10-minute floor: the third gets the floor (lambda < 10), the others
+    # share 80 as 6 : 3 -> 53.3 and 26.7, rounded down to whole minutes: 53 (4 visits of
+    # 13-14 minutes), 26 (2 visits of 13), 10 (1 visit); 89 of the 90 minutes are used.
+    plan = allocate([6.0, 3.0, 1.0], 90, 480, 10, 15)
+    assert plan.minutes.tolist() == [53, 26, 10]
+    assert plan.visits.tolist() == [4, 2, 1]
+
+
+def test_budget_too_small_funds_the_riskiest():
+    plan = allocate([1.0, 5.0, 3.0], 25, 480, 10, 15)
+    assert plan.funded == 2 and plan.budget_needed == 30
+    assert plan.minutes[0] == 0 and plan.minutes[1] >= 10 and plan.minutes[2] >= 10
+
+
+def test_minutes_in_a_gap_round_down():
+    # 17 minutes cannot be made of 10-15 minute visits (one visit: at most 15; two: at least 20)
+    plan = allocate([1.0], 17, 480, 10, 15)
+    assert plan.minutes.tolist() == [15] and plan.visits.tolist() == [1]
+
+
+def test_schedule_is_repeatable_spread_and_within_the_shift():
+    plan = allocate(np.array([9.0, 5.0, 2.0, 1.0]), 150, 480, 10, 15)
+    first = schedule(plan, 480, 3, seed=11)
+    assert first == schedule(plan, 480, 3, seed=11)
+    assert first != schedule(plan, 480, 3, seed=12)
+    assert {row[0] for row in first} == {1, 2, 3}
+    for shift in (1, 2, 3):
+        rows = [row for row in first if row[0] == shift]
+        assert [row[1] for row in rows] == list(range(1, len(rows) + 1))
+        assert all(0 <= start and start + minutes <= 480 for _, _, _, start, minutes in rows)
+        for spot in range(4):
+            starts = sorted(row[3] for row in rows if row[2] == spot)
+            assert len(starts) == plan.visits[spot]
+            window = 480 / max(plan.visits[spot], 1)
+            assert all(b - a <= 2 * window for a, b in zip(starts, starts[1:]))
