@@ -28,6 +28,7 @@ POINT_GEOMETRY = _pick("GeometryType", "Point", QgsWkbTypes.GeometryType.PointGe
 METERS = _pick("DistanceUnit", "Meters", QgsUnitTypes.DistanceUnit.DistanceMeters)
 UNKNOWN_DISTANCE_UNIT = _pick("DistanceUnit", "Unknown", QgsUnitTypes.DistanceUnit.DistanceUnknownUnit)
 STATISTIC_MAX = _pick("RasterBandStatistic", "Max", QgsRasterBandStats.Stats.Max)
+ANY_VECTOR = _pick("ProcessingSourceType", "Vector", QgsProcessing.SourceType.TypeVector)
 LINE_GEOMETRY = _pick("GeometryType", "Line", QgsWkbTypes.GeometryType.LineGeometry)
 LINE_SOURCE = _pick("ProcessingSourceType", "VectorLine", QgsProcessing.SourceType.TypeVectorLine)
 POLYGON_GEOMETRY = _pick("GeometryType", "Polygon", QgsWkbTypes.GeometryType.PolygonGeometry)

@@ -54,6 +54,18 @@ CATEGORIES = {
             (-3, "#4575b5", "Cold spot, 99% confidence"),
         ],
     ),
+    "dosage": (
+        "visits_per_shift",
+        [
+            (0, "#d9d9d9", "Not patrolled (budget)"),
+            (1, "#fdd49e", "1 visit per shift"),
+            (2, "#fc8d59", "2 visits per shift"),
+            (3, "#e34a33", "3 visits per shift"),
+            (4, "#b30000", "4 visits per shift"),
+            (5, "#7f0000", "5 visits per shift"),
+            (6, "#4d0000", "6 visits per shift"),
+        ],
+    ),
     "cotype": (
         "COType",
         [

@@ -6,6 +6,7 @@ from .gistar import GiStar
 from .kernel_density import KernelDensity
 from .local_moran import LocalMoran
 from .optimized_hotspots import OptimizedHotspots
+from .patrol_dosage import PatrolDosage
 from .street_segments import StreetSegments
 
-ALGORITHMS = (KernelDensity, GiStar, LocalMoran, OptimizedHotspots, StreetSegments, AssignIncidents, Concentration)
+ALGORITHMS = (KernelDensity, GiStar, LocalMoran, OptimizedHotspots, StreetSegments, AssignIncidents, Concentration, PatrolDosage)
