@@ -2,6 +2,7 @@
 
 from .assign_incidents import AssignIncidents
 from .concentration import Concentration
+from .evaluate_forecast import EvaluateForecast
 from .gistar import GiStar
 from .kernel_density import KernelDensity
 from .local_moran import LocalMoran
@@ -9,4 +10,14 @@ from .optimized_hotspots import OptimizedHotspots
 from .patrol_dosage import PatrolDosage
 from .street_segments import StreetSegments
 
-ALGORITHMS = (KernelDensity, GiStar, LocalMoran, OptimizedHotspots, StreetSegments, AssignIncidents, Concentration, PatrolDosage)
+ALGORITHMS = (
+    KernelDensity,
+    GiStar,
+    LocalMoran,
+    OptimizedHotspots,
+    StreetSegments,
+    AssignIncidents,
+    Concentration,
+    PatrolDosage,
+    EvaluateForecast,
+)
