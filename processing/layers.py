@@ -25,6 +25,7 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
+from qgis.PyQt.QtCore import QDate, QDateTime
 
 from .compat import POINT_GEOMETRY
 
@@ -41,19 +42,21 @@ class Points:
     values: object
     skipped: int
     fast_path: bool
+    columns: dict = None  # extra fields asked for: text as str objects, date-times as epoch seconds
 
 
-def read_points(source, layer, parameter_value, crs, context, field=None):
+def read_points(source, layer, parameter_value, crs, context, field=None, columns=()):
     """Read a point source into arrays, transformed to ``crs``.
 
     ``source`` is the QgsProcessingFeatureSource, ``layer`` the QgsVectorLayer behind it when
     Processing can name one (``parameterAsVectorLayer``), ``parameter_value`` the raw
-    parameter (it tells whether only the selected features are wanted)."""
+    parameter (it tells whether only the selected features are wanted). ``columns`` are
+    further fields read as they are (text) or as seconds since 1970 (dates and times)."""
     path = _plain_ogr_file(layer, parameter_value)
     if path is not None:
-        points = _read_arrow(*path, field)
+        points = _read_arrow(*path, field, columns)
     else:
-        points = _read_features(source, field)
+        points = _read_features(source, field, columns)
     if source.sourceCrs() != crs and len(points.x):
         points.x, points.y = transform_xy(points.x, points.y, source.sourceCrs(), crs, context)
     return points
@@ -109,7 +112,7 @@ def _plain_ogr_file(layer, parameter_value):
     return path, parts.get("layerName") or None
 
 
-def _read_arrow(path, layer_name, field):
+def _read_arrow(path, layer_name, field, columns=()):
     dataset = ogr.Open(path)
     if dataset is None:
         raise OSError(f"GDAL cannot open {path}")
@@ -117,10 +120,12 @@ def _read_arrow(path, layer_name, field):
     geometry_column = ogr_layer.GetGeometryColumn() or "wkb_geometry"
     definition = ogr_layer.GetLayerDefn()
     ignored = [definition.GetFieldDefn(i).GetName() for i in range(definition.GetFieldCount())]
-    if field is not None:
-        ignored.remove(field)
+    for wanted in ([field] if field is not None else []) + list(columns):
+        if wanted in ignored:
+            ignored.remove(wanted)
     ogr_layer.SetIgnoredFields(ignored)
     xs, ys, values, skipped = [], [], [], 0
+    extra = {name: [] for name in columns}
     # Not INCLUDE_FID=NO: GDAL 3.6 then returns equal-length geometries as empty bytes.
     for batch in ogr_layer.GetArrowStreamAsNumPy():
         geometries = np.ma.asarray(batch[geometry_column])
@@ -134,13 +139,32 @@ def _read_arrow(path, layer_name, field):
         if field is not None:
             column = np.ma.asarray(batch[field]).astype(float).filled(np.nan)
             values.append(column[present][owner[keep]])
+        for name in columns:
+            extra[name].append(_plain_column(np.ma.asarray(batch[name]))[present][owner[keep]])
     return Points(
         np.concatenate(xs) if xs else np.empty(0),
         np.concatenate(ys) if ys else np.empty(0),
         (np.concatenate(values) if values else np.empty(0)) if field is not None else None,
         skipped,
         True,
+        {name: np.concatenate(parts) if parts else np.empty(0) for name, parts in extra.items()},
     )
+
+
+def _plain_column(column):
+    """An Arrow column as numpy: date-times as float seconds since 1970 (NaN when NULL),
+    text as str objects (None when NULL)."""
+    mask = np.ma.getmaskarray(column)
+    data = np.ma.getdata(column)
+    if data.dtype.kind == "M":
+        seconds = data.astype("datetime64[ms]").astype(np.int64) / 1000.0
+        return np.where(mask | np.isnat(data), np.nan, seconds)
+    if data.dtype.kind in "SO":
+        text = np.array(
+            [None if m or v is None else (v.decode("utf-8") if isinstance(v, bytes) else str(v)) for v, m in zip(data, mask)], dtype=object
+        )
+        return text
+    return np.where(mask, np.nan, data.astype(float))
 
 
 def _points_from_wkb(blobs):
@@ -173,39 +197,57 @@ def _points_from_wkb(blobs):
     return np.array(xs, dtype=float), np.array(ys, dtype=float), np.array(owner, dtype=np.int64)
 
 
-def _read_features(source, field):
+def _read_features(source, field, columns=()):
+    fields = source.fields()
+    index = fields.lookupField(field) if field is not None else -1
+    extra = [fields.lookupField(name) for name in columns]
     request = QgsFeatureRequest()
-    index = -1
-    if field is not None:
-        index = source.fields().lookupField(field)
-        request.setSubsetOfAttributes([index])
-    else:
-        request.setNoAttributes()
+    request.setSubsetOfAttributes([i for i in [index] + extra if i >= 0])
     xs, ys, values, skipped = [], [], [], 0
+    rows = {name: [] for name in columns}
     for feature in source.getFeatures(request):
         geometry = feature.geometry()
         if geometry.isNull() or geometry.isEmpty():
             skipped += 1
             continue
-        if QgsWkbTypes.isMultiType(geometry.wkbType()):
-            points = geometry.asMultiPoint()
-        else:
-            points = [geometry.asPoint()]
+        points = geometry.asMultiPoint() if QgsWkbTypes.isMultiType(geometry.wkbType()) else [geometry.asPoint()]
         value = np.nan
         if field is not None:
             attribute = feature.attribute(index)
             value = np.nan if attribute is None or attribute == NULL else float(attribute)
+        plain = [_plain_attribute(feature.attribute(i)) for i in extra]
         for point in points:
             xs.append(point.x())
             ys.append(point.y())
             values.append(value)
+            for name, item in zip(columns, plain):
+                rows[name].append(item)
     return Points(
         np.array(xs, dtype=float),
         np.array(ys, dtype=float),
         np.array(values, dtype=float) if field is not None else None,
         skipped,
         False,
+        {name: _as_column(items) for name, items in rows.items()},
     )
+
+
+def _plain_attribute(value):
+    """A QGIS attribute as a plain value: date-times as seconds since 1970, NULL as None."""
+    if value is None or value == NULL:
+        return None
+    if isinstance(value, QDateTime):
+        return value.toMSecsSinceEpoch() / 1000.0 if value.isValid() else None
+    if isinstance(value, QDate):
+        return QDateTime(value).toMSecsSinceEpoch() / 1000.0 if value.isValid() else None
+    return value
+
+
+def _as_column(items):
+    """Numbers (date-times are numbers by now) as a float array with NaN, the rest as objects."""
+    if all(item is None or isinstance(item, (int, float)) for item in items):
+        return np.array([np.nan if item is None else float(item) for item in items], dtype=float)
+    return np.array([None if item is None else str(item) for item in items], dtype=object)
 
 
 @dataclass

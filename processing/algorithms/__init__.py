@@ -6,6 +6,7 @@ from .evaluate_forecast import EvaluateForecast
 from .gistar import GiStar
 from .kernel_density import KernelDensity
 from .local_moran import LocalMoran
+from .observed_dosage import ObservedDosage
 from .optimized_hotspots import OptimizedHotspots
 from .patrol_dosage import PatrolDosage
 from .street_segments import StreetSegments
@@ -19,5 +20,6 @@ ALGORITHMS = (
     AssignIncidents,
     Concentration,
     PatrolDosage,
+    ObservedDosage,
     EvaluateForecast,
 )

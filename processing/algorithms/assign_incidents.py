@@ -19,11 +19,11 @@ from qgis.core import (
 from scipy.spatial import cKDTree
 
 from ...core.network import junctions, nearest_segments
-from ..compat import ADVANCED, FAST_INSERT, LINE_GEOMETRY, LINE_SOURCE, METERS, NUMERIC_FIELD, POINT_GEOMETRY, POINT_SOURCE
+from ..compat import ADVANCED, LINE_GEOMETRY, LINE_SOURCE, METERS, NUMERIC_FIELD, POINT_GEOMETRY, POINT_SOURCE
 from ..compat import field as make_field
 from ..layers import read_features, read_lines, read_points, working_crs
 from ..styles import style_on_completion
-from .base import HotspotAlgorithm
+from .base import HotspotAlgorithm, add_features
 
 INTERSECTION_RULES = ("Nearest segment (ties to the lowest segment id)", "Separate intersection units")
 
@@ -246,7 +246,7 @@ class AssignIncidents(HotspotAlgorithm):
             feature.setGeometry(geometry)
             feature.setAttributes(attributes + list(extra))
             batch.append(feature)
-        sink.addFeatures(batch, FAST_INSERT)
+        add_features(sink, batch)
         style_on_completion(context, destination, "segments")
         return destination
 
@@ -265,7 +265,7 @@ class AssignIncidents(HotspotAlgorithm):
             label = None if s < 0 else (s + 1 if ids is None else str(ids[s]))
             feature.setAttributes(attributes + [label, float(distance[i]) if s >= 0 else None])
             batch.append(feature)
-        sink.addFeatures(batch, FAST_INSERT)
+        add_features(sink, batch)
         return destination
 
     def _write_intersections(self, parameters, context, crs, node_x, node_y, degree, node_of_incident, weights):
@@ -282,5 +282,5 @@ class AssignIncidents(HotspotAlgorithm):
             feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(node_x[i], node_y[i])))
             feature.setAttributes([i + 1, int(degree[i]), int(counts[i]), float(sums[i])])
             batch.append(feature)
-        sink.addFeatures(batch, FAST_INSERT)
+        add_features(sink, batch)
         return destination

@@ -37,3 +37,15 @@ class HotspotAlgorithm(QgsProcessingAlgorithm):
 
     def icon(self):
         return QIcon(ICON_PATH)
+
+
+def add_features(sink, features):
+    """Write features to a sink; a failure stops the run (outputs are complete or absent)."""
+    from qgis.core import QgsProcessingException
+
+    from ..compat import FAST_INSERT
+
+    if features and not sink.addFeatures(features, FAST_INSERT):
+        raise QgsProcessingException(
+            f"Could not write the output: {sink.lastError() if hasattr(sink, 'lastError') else 'the sink refused the features'}"
+        )

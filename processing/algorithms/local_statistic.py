@@ -20,11 +20,11 @@ from qgis.core import (
 
 from ...core import local_stats
 from ...core import weights as spatial_weights
-from ..compat import ADVANCED, FAST_INSERT, LINE_GEOMETRY, LINE_SOURCE, NUMERIC_FIELD, POINT_SOURCE, POLYGON_GEOMETRY, POLYGON_SOURCE
+from ..compat import ADVANCED, LINE_GEOMETRY, LINE_SOURCE, NUMERIC_FIELD, POINT_SOURCE, POLYGON_GEOMETRY, POLYGON_SOURCE
 from ..compat import field as make_field
 from ..layers import read_features, working_crs
 from ..styles import style_on_completion
-from .base import HotspotAlgorithm
+from .base import HotspotAlgorithm, add_features
 
 # Enum positions are public (models store them): only ever append.
 WEIGHT_TYPES = (
@@ -248,10 +248,10 @@ class LocalStatisticAlgorithm(HotspotAlgorithm):
             if len(batch) == 10000:
                 if feedback.isCanceled():
                     return {}
-                sink.addFeatures(batch, FAST_INSERT)
+                add_features(sink, batch)
                 batch = []
                 feedback.setProgress(70 + 30 * i / len(table.geometries))
-        sink.addFeatures(batch, FAST_INSERT)
+        add_features(sink, batch)
         style_on_completion(context, destination, self.STYLE)
         return {self.OUTPUT: destination}
 

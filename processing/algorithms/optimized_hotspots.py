@@ -21,11 +21,11 @@ from qgis.core import (
 
 from ...core import local_stats, optimized, tessellation
 from ...core import weights as spatial_weights
-from ..compat import FAST_INSERT, NUMERIC_FIELD, POINT_GEOMETRY, POINT_SOURCE, POLYGON_SOURCE
+from ..compat import NUMERIC_FIELD, POINT_GEOMETRY, POINT_SOURCE, POLYGON_SOURCE
 from ..compat import field as make_field
 from ..layers import read_points, working_crs
 from ..styles import style_on_completion
-from .base import HotspotAlgorithm
+from .base import HotspotAlgorithm, add_features
 
 CELL_SHAPES = ("Square (fishnet)", "Hexagon")
 MIN_INCIDENTS = 30
@@ -218,10 +218,10 @@ class OptimizedHotspots(HotspotAlgorithm):
             feature.setAttributes(row)
             batch.append(feature)
             if len(batch) == 10000:
-                sink.addFeatures(batch, FAST_INSERT)
+                add_features(sink, batch)
                 batch = []
                 feedback.setProgress(60 + 40 * i / len(cx))
-        sink.addFeatures(batch, FAST_INSERT)
+        add_features(sink, batch)
         style_on_completion(context, destination, "gi_bin")
         return {self.OUTPUT: destination, "CELL_SIZE_USED": size, "DISTANCE_USED": distance, "CELL_COUNT": len(cx)}
 

@@ -16,10 +16,10 @@ from qgis.core import (
 )
 
 from ...core.dosage import allocate, schedule
-from ..compat import ADVANCED, ANY_VECTOR, FAST_INSERT, NUMERIC_FIELD
+from ..compat import ADVANCED, ANY_VECTOR, NUMERIC_FIELD
 from ..compat import field as make_field
 from ..styles import style_on_completion
-from .base import HotspotAlgorithm
+from .base import HotspotAlgorithm, add_features
 
 SELECTIONS = (
     "Top MAX_HOTSPOTS by risk",
@@ -206,7 +206,7 @@ class PatrolDosage(HotspotAlgorithm):
             feature.setGeometry(features[position].geometry())
             feature.setAttributes(features[position].attributes() + [int(rank[i]), int(plan.visits[i]), int(plan.minutes[i])])
             batch.append(feature)
-        sink.addFeatures(batch, FAST_INSERT)
+        add_features(sink, batch)
         style_on_completion(context, destination, "dosage")
         results = {
             self.OUTPUT: destination,
@@ -263,5 +263,5 @@ class PatrolDosage(HotspotAlgorithm):
             feature = QgsFeature(fields)
             feature.setAttributes([shift, order, int(rank[spot]), f"{(clock // 60) % 24:02d}:{clock % 60:02d}", start, minutes])
             batch.append(feature)
-        sink.addFeatures(batch, FAST_INSERT)
+        add_features(sink, batch)
         return destination

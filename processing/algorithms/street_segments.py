@@ -15,10 +15,10 @@ from qgis.core import (
 )
 
 from ...core.network import split_at_junctions
-from ..compat import FAST_INSERT, LINE_GEOMETRY, LINE_SOURCE
+from ..compat import LINE_GEOMETRY, LINE_SOURCE
 from ..compat import field as make_field
 from ..layers import read_lines, working_crs
-from .base import HotspotAlgorithm
+from .base import HotspotAlgorithm, add_features
 
 
 class StreetSegments(HotspotAlgorithm):
@@ -111,8 +111,8 @@ class StreetSegments(HotspotAlgorithm):
             feature.setAttributes(attributes + [number, length])
             batch.append(feature)
             if len(batch) == 10000:
-                sink.addFeatures(batch, FAST_INSERT)
+                add_features(sink, batch)
                 batch = []
                 feedback.setProgress(30 + 70 * number / len(segments))
-        sink.addFeatures(batch, FAST_INSERT)
+        add_features(sink, batch)
         return {self.OUTPUT: destination, "SEGMENT_COUNT": len(segments)}
