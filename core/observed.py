@@ -11,7 +11,11 @@ def points_in_polygons(x, y, polygons):
     ``polygons`` is a list of lists of rings ((k, 2) arrays, the first the outer one).
     Points on an edge count as inside. Points are sorted by x once; each polygon looks only
     at the points in its bounding box, then casts rays against its edges (numpy over points)."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):  # horizontal edges divide by zero
+        return _points_in_polygons(np.asarray(x, dtype=float), np.asarray(y, dtype=float), polygons)
+
+
+def _points_in_polygons(x, y, polygons):
     result = np.full(len(x), -1, dtype=np.int64)
     order = np.argsort(x, kind="stable")
     xs = x[order]
@@ -23,18 +27,15 @@ def points_in_polygons(x, y, polygons):
         candidates = candidates[(y[candidates] >= outer[:, 1].min()) & (y[candidates] <= outer[:, 1].max()) & (result[candidates] < 0)]
         if len(candidates) == 0:
             continue
-        px, py = x[candidates], y[candidates]
-        inside = np.zeros(len(candidates), dtype=bool)
-        on_edge = np.zeros(len(candidates), dtype=bool)
-        for ring in rings:
-            for (ax, ay), (bx, by) in zip(ring[:-1], ring[1:]):
-                crosses = (ay > py) != (by > py)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    at = ax + (py - ay) * (bx - ax) / (by - ay)
-                inside ^= crosses & (px < at)
-                cross = (bx - ax) * (py - ay) - (by - ay) * (px - ax)
-                between = (np.minimum(ax, bx) <= px) & (px <= np.maximum(ax, bx)) & (np.minimum(ay, by) <= py) & (py <= np.maximum(ay, by))
-                on_edge |= between & (np.abs(cross) <= 1e-9 * max(abs(bx - ax) + abs(by - ay), 1e-12))
+        px, py = x[candidates, None], y[candidates, None]
+        edges = np.concatenate([np.column_stack([ring[:-1], ring[1:]]) for ring in rings])
+        ax, ay, bx, by = (edges[:, i] for i in range(4))
+        crosses = (ay > py) != (by > py)  # candidates x edges, all edges of all rings at once
+        at = ax + (py - ay) * (bx - ax) / (by - ay)
+        inside = (crosses & (px < at)).sum(axis=1) % 2 == 1
+        cross = (bx - ax) * (py - ay) - (by - ay) * (px - ax)
+        between = (np.minimum(ax, bx) <= px) & (px <= np.maximum(ax, bx)) & (np.minimum(ay, by) <= py) & (py <= np.maximum(ay, by))
+        on_edge = (between & (np.abs(cross) <= 1e-9 * np.maximum(np.abs(bx - ax) + np.abs(by - ay), 1e-12))).any(axis=1)
         result[candidates[inside | on_edge]] = index
     return result
 

@@ -42,7 +42,7 @@ class Points:
     values: object
     skipped: int
     fast_path: bool
-    columns: dict = None  # extra fields asked for: text as str objects, date-times as epoch seconds
+    columns: dict = None  # extra fields asked for: text as str arrays, date-times as epoch seconds
 
 
 def read_points(source, layer, parameter_value, crs, context, field=None, columns=()):
@@ -153,17 +153,19 @@ def _read_arrow(path, layer_name, field, columns=()):
 
 def _plain_column(column):
     """An Arrow column as numpy: date-times as float seconds since 1970 (NaN when NULL),
-    text as str objects (None when NULL)."""
+    text as a str array ("" when NULL), numbers as floats (NaN when NULL)."""
     mask = np.ma.getmaskarray(column)
     data = np.ma.getdata(column)
     if data.dtype.kind == "M":
         seconds = data.astype("datetime64[ms]").astype(np.int64) / 1000.0
         return np.where(mask | np.isnat(data), np.nan, seconds)
-    if data.dtype.kind in "SO":
-        text = np.array(
-            [None if m or v is None else (v.decode("utf-8") if isinstance(v, bytes) else str(v)) for v, m in zip(data, mask)], dtype=object
-        )
-        return text
+    if data.dtype.kind in "SO":  # text: NULL as "", each distinct value decoded once
+        if data.dtype.kind == "O":
+            data = np.where(mask | np.equal(data, None), b"", data)
+            data = data.astype("S") if any(isinstance(v, bytes) for v in data[:1]) else data.astype(str)
+        distinct, position = np.unique(np.where(mask, data[:0].dtype.type(), data), return_inverse=True)
+        text = np.char.decode(distinct, "utf-8") if distinct.dtype.kind == "S" else distinct
+        return text[position.ravel()]
     return np.where(mask, np.nan, data.astype(float))
 
 
@@ -244,10 +246,11 @@ def _plain_attribute(value):
 
 
 def _as_column(items):
-    """Numbers (date-times are numbers by now) as a float array with NaN, the rest as objects."""
+    """Numbers (date-times are numbers by now) as a float array with NaN, the rest as a str
+    array with "" for NULL (as the Arrow path gives them)."""
     if all(item is None or isinstance(item, (int, float)) for item in items):
         return np.array([np.nan if item is None else float(item) for item in items], dtype=float)
-    return np.array([None if item is None else str(item) for item in items], dtype=object)
+    return np.array(["" if item is None else str(item) for item in items])
 
 
 @dataclass

@@ -132,7 +132,7 @@ class ObservedDosage(HotspotAlgorithm):
                 self.tr("No ping has a time in '{}'. Choose the field that holds the ping times.").format(time_field)
             )
         x, y, seconds = points.x[timed], points.y[timed], seconds[timed]
-        _, unit = np.unique(np.array([str(u) for u in points.columns[unit_field][timed]], dtype=object), return_inverse=True)
+        _, unit = np.unique(points.columns[unit_field][timed].astype(str), return_inverse=True)
         feedback.setProgress(30)
 
         spots, features = self._locate(parameters, context, feedback, hotspots, crs, x, y)
@@ -242,7 +242,7 @@ class ObservedDosage(HotspotAlgorithm):
 
 def _seconds(column):
     """Ping times as seconds since 1970: numbers already are; text is read as ISO 8601."""
-    if column.dtype != object:
+    if column.dtype.kind not in "UO":
         return column.astype(float)
     parsed = np.array([np.datetime64(v.replace(" ", "T"), "ms") if v else np.datetime64("NaT") for v in column])
     return np.where(np.isnat(parsed), np.nan, parsed.astype("datetime64[ms]").astype(np.int64) / 1000.0)
