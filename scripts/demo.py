@@ -99,6 +99,31 @@ def street_segments_demo(processing, city, streets, study_area, out_dir, apply_s
     )
     print(f"  map: {image_path}")
     del layer
+    patrol_demo(processing, city, counts["OUTPUT"], out_dir)
+
+
+def patrol_demo(processing, city, segments, out_dir):
+    """A patrol plan for the ten most harmful street segments, and the dose the sample
+    city's patrol cars actually delivered to its planted hot spots."""
+    from qgis.core import QgsVectorLayer
+
+    plan_path = os.path.join(out_dir, "sample_city_patrol_plan.gpkg")
+    schedule_path = os.path.join(out_dir, "sample_city_patrol_schedule.csv")
+    settings = {"RISK_FIELD": "weight_sum", "PATROL_MINUTES": 180, "MAX_HOTSPOTS": 10, "SHIFT_HOURS": 8, "SHIFTS": 7, "SEED": 1}
+    plan = processing.run(
+        "hotspotpolicing:patroldosage", {"HOTSPOTS": segments, **settings, "OUTPUT": plan_path, "OUTPUT_SCHEDULE": schedule_path}
+    )
+    print(f"patrol plan: {plan['HOTSPOTS_FUNDED']} segments, {plan['MINUTES_PLANNED']} minutes per shift -> {plan_path}, {schedule_path}")
+    observed_path = os.path.join(out_dir, "sample_city_observed_dosage.gpkg")
+    layers = {"PINGS": f"{city}|layername=patrol_pings", "HOTSPOTS": f"{city}|layername=planted_hotspots"}
+    observed = processing.run(
+        "hotspotpolicing:observeddosage", {**layers, "UNIT_FIELD": "unit_id", "TIME_FIELD": "pinged_at", "OUTPUT": observed_path}
+    )
+    print(f"observed dosage from the patrol cars' GPS pings -> {observed_path}")
+    for feature in QgsVectorLayer(observed["OUTPUT"], "observed", "ogr").getFeatures():
+        print(
+            f"  {feature['name']}: {feature['minutes_observed']:.0f} minutes in {feature['visits_observed']} visits over {feature['shifts_observed']} shifts"
+        )
 
 
 def render_map(raster_path, streets, study_area, title, image_path, apply_style, subtitle=None):
