@@ -121,9 +121,8 @@ def patrol_demo(processing, city, segments, out_dir):
     )
     print(f"observed dosage from the patrol cars' GPS pings -> {observed_path}")
     for feature in QgsVectorLayer(observed["OUTPUT"], "observed", "ogr").getFeatures():
-        print(
-            f"  {feature['name']}: {feature['minutes_observed']:.0f} minutes in {feature['visits_observed']} visits over {feature['shifts_observed']} shifts"
-        )
+        minutes, visits, shifts = feature["minutes_observed"], feature["visits_observed"], feature["shifts_observed"]
+        print(f"  {feature['name']}: {minutes:.0f} minutes in {visits} visits over {shifts} shifts")
 
 
 def render_map(raster_path, streets, study_area, title, image_path, apply_style, subtitle=None):
