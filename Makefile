@@ -27,6 +27,7 @@ bench: venv
 	$(SYSTEM_PYTHON) benchmarks/bench_kde.py
 	$(PYTHON) -P benchmarks/bench_local_stats.py
 	$(SYSTEM_PYTHON) benchmarks/bench_segments.py
+	$(SYSTEM_PYTHON) benchmarks/bench_dosage.py
 
 lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -16,6 +16,9 @@ MENU_ENTRIES = (
     ("hotspotpolicing:streetsegments", "Street centre-lines to block faces…"),
     ("hotspotpolicing:assignincidents", "Assign incidents to street segments…"),
     ("hotspotpolicing:concentration", "Crime concentration (Lorenz curve, Gini)…"),
+    ("hotspotpolicing:patroldosage", "Patrol dosage plan…"),
+    ("hotspotpolicing:observeddosage", "Observed patrol dosage (GPS pings)…"),
+    ("hotspotpolicing:evaluateforecast", "Evaluate hot spots (PAI, PEI, RRI)…"),
 )
 
 
