@@ -55,3 +55,13 @@ def test_street_segments_use_length(tmp_path):
     # 100 m) beats 2 (4 in 300 m) and 3 (2 in 100 m): PEI = 1
     assert result["HIT_RATE"] == pytest.approx(0.4) and result["PAI"] == pytest.approx(2.0) and result["PEI"] == pytest.approx(1.0)
     assert "Predictive Accuracy Index" in report.read_text(encoding="utf-8")
+
+
+def test_a_later_period_outside_the_study_area_is_refused(tmp_path):
+    from qgis.core import QgsProcessingException
+
+    hot = write(tmp_path / "h.gpkg", ogr.wkbPolygon, [(square(0, 0), [0])], [("cell", ogr.OFTInteger)])
+    area = write(tmp_path / "a.gpkg", ogr.wkbPolygon, [("POLYGON ((0 0, 200 0, 200 200, 0 200, 0 0))", [1])], [("id", ogr.OFTInteger)])
+    elsewhere = points(tmp_path / "l.gpkg", [(5000, 5000), (5100, 5000)])
+    with pytest.raises(QgsProcessingException, match="No incident of the evaluation period lies in the study area"):
+        run({"HOTSPOTS": hot, "INCIDENTS": elsewhere, "STUDY_AREA": area})
