@@ -17,7 +17,9 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsFeatureRequest,
+    QgsGeometry,
     QgsLineString,
+    QgsPoint,
     QgsProcessingException,
     QgsProcessingFeatureSource,
     QgsProcessingFeatureSourceDefinition,
@@ -413,3 +415,30 @@ def _lines_from_wkb(wkb, offset=0):
             position += 9 + part_count * part_dims * 8
         return lines
     return []
+
+
+def union_of(source, crs, context):
+    """All geometries of a source as one, in ``crs`` (e.g. a study area made of beats)."""
+    parts = [f.geometry() for f in source.getFeatures() if not f.geometry().isEmpty()]
+    if not parts:
+        raise QgsProcessingException(f"The layer '{source.sourceName()}' has no geometries.")
+    union = QgsGeometry.unaryUnion(parts)
+    if source.sourceCrs() != crs:
+        union.transform(QgsCoordinateTransform(source.sourceCrs(), crs, context.transformContext()))
+    return union
+
+
+class PreparedArea:
+    """Point-in-polygon tests against one geometry through GEOS's prepared geometry (edges
+    count as inside); it keeps the geometry its engine points into."""
+
+    def __init__(self, geometry):
+        self.geometry = geometry
+        self.engine = QgsGeometry.createGeometryEngine(geometry.constGet())
+        self.engine.prepareGeometry()
+
+    def contains(self, x, y):
+        return self.engine.intersects(QgsPoint(x, y))
+
+    def contains_all(self, x, y):
+        return np.fromiter((self.engine.intersects(QgsPoint(px, py)) for px, py in zip(x, y)), dtype=bool, count=len(x))

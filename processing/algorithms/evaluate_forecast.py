@@ -6,12 +6,12 @@ import numpy as np
 from qgis.core import (
     QgsCoordinateTransform,
     QgsGeometry,
-    QgsPoint,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterDistance,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFileDestination,
+    QgsRectangle,
     QgsSpatialIndex,
     QgsWkbTypes,
 )
@@ -19,7 +19,7 @@ from qgis.core import (
 from ...core import metrics
 from ...core.network import nearest_segments
 from ..compat import ADVANCED, LINE_GEOMETRY, LINE_SOURCE, POINT_SOURCE, POLYGON_SOURCE
-from ..layers import read_lines, read_points, working_crs
+from ..layers import PreparedArea, read_lines, read_points, union_of, working_crs
 from .base import HotspotAlgorithm
 
 RESULTS = (
@@ -171,44 +171,39 @@ class EvaluateForecast(HotspotAlgorithm):
     def _area_counter(self, parameters, context, hotspots, units, crs):
         """Counts for polygons: incidents in the hot spots' union, in the study area (or the
         units' union), and per unit; sizes are areas in the working CRS."""
-        hot = _union(hotspots, crs, context)
+        hot = union_of(hotspots, crs, context)
         area_source = self.parameterAsSource(parameters, self.STUDY_AREA, context)
         unit_geometries = (
             [_transformed(f.geometry(), units.sourceCrs(), crs, context) for f in units.getFeatures()] if units is not None else None
         )
         if area_source is not None:
-            area = _union(area_source, crs, context)
+            area = union_of(area_source, crs, context)
         elif unit_geometries:
             area = QgsGeometry.unaryUnion(unit_geometries)
         else:
             raise QgsProcessingException(self.tr("Give a STUDY_AREA (or UNITS) so the share of area flagged can be measured."))
-        hot_engine, area_engine = _prepared(hot), _prepared(area)
+        hot_area, study_area = PreparedArea(hot), PreparedArea(area)
         index = QgsSpatialIndex()
-        engines = []
-        if unit_geometries:
-            for i, geometry in enumerate(unit_geometries):
-                index.addFeature(i, geometry.boundingBox())
-                engines.append(_prepared(geometry))
+        prepared_units = []
+        for i, geometry in enumerate(unit_geometries or []):
+            index.addFeature(i, geometry.boundingBox())
+            prepared_units.append(PreparedArea(geometry))
 
         def counter(x, y):
-            inside_area = np.array([area_engine.intersects(QgsPoint(px, py)) for px, py in zip(x, y)], dtype=bool)
-            inside_hot = np.array(
-                [inside_area[i] and hot_engine.intersects(QgsPoint(px, py)) for i, (px, py) in enumerate(zip(x, y))], dtype=bool
-            )
+            inside_area = study_area.contains_all(x, y)
+            inside_hot = inside_area & hot_area.contains_all(x, y)
             per_unit = None
             if unit_geometries:
                 per_unit = np.zeros(len(unit_geometries))
                 for px, py in zip(x[inside_area], y[inside_area]):
-                    point = QgsPoint(px, py)
-                    for candidate in index.intersects(QgsGeometry(point.clone()).boundingBox()):
-                        if engines[candidate].intersects(point):
+                    for candidate in index.intersects(QgsRectangle(px, py, px, py)):
+                        if prepared_units[candidate].contains(px, py):
                             per_unit[candidate] += 1
                             break
             return int(inside_hot.sum()), int(inside_area.sum()), per_unit
 
         unit_sizes = np.array([g.area() for g in unit_geometries]) if unit_geometries else None
         counter.sizes = (hot.intersection(area).area(), area.area(), unit_sizes)
-        counter.keep = (hot, area, unit_geometries)  # the engines point into these geometries
         return counter
 
     def _segment_counter(self, parameters, context, feedback, hotspots, units, crs):
@@ -238,16 +233,3 @@ def _transformed(geometry, source_crs, crs, context):
         geometry = QgsGeometry(geometry)
         geometry.transform(QgsCoordinateTransform(source_crs, crs, context.transformContext()))
     return geometry
-
-
-def _union(source, crs, context):
-    parts = [_transformed(f.geometry(), source.sourceCrs(), crs, context) for f in source.getFeatures() if not f.geometry().isEmpty()]
-    if not parts:
-        raise QgsProcessingException(f"The layer '{source.sourceName()}' has no geometries.")
-    return QgsGeometry.unaryUnion(parts)
-
-
-def _prepared(geometry):
-    engine = QgsGeometry.createGeometryEngine(geometry.constGet())
-    engine.prepareGeometry()
-    return engine

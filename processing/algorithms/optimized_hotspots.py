@@ -3,11 +3,9 @@ FDR at an automatically chosen scale: the one-click statistical hot spot map."""
 
 import numpy as np
 from qgis.core import (
-    QgsCoordinateTransform,
     QgsFeature,
     QgsFields,
     QgsGeometry,
-    QgsPoint,
     QgsPointXY,
     QgsProcessingException,
     QgsProcessingOutputNumber,
@@ -23,7 +21,7 @@ from ...core import local_stats, optimized, tessellation
 from ...core import weights as spatial_weights
 from ..compat import NUMERIC_FIELD, POINT_GEOMETRY, POINT_SOURCE, POLYGON_SOURCE
 from ..compat import field as make_field
-from ..layers import read_points, working_crs
+from ..layers import PreparedArea, read_points, union_of, working_crs
 from ..styles import style_on_completion
 from .base import HotspotAlgorithm, add_features
 
@@ -132,7 +130,7 @@ class OptimizedHotspots(HotspotAlgorithm):
         if feedback.isCanceled():
             return {}
 
-        bounds = area.boundingBox() if area is not None else None
+        bounds = area.geometry.boundingBox() if area is not None else None
         xmin, ymin, xmax, ymax = (
             (bounds.xMinimum(), bounds.yMinimum(), bounds.xMaximum(), bounds.yMaximum()) if bounds else (x.min(), y.min(), x.max(), y.max())
         )
@@ -226,17 +224,9 @@ class OptimizedHotspots(HotspotAlgorithm):
         return {self.OUTPUT: destination, "CELL_SIZE_USED": size, "DISTANCE_USED": distance, "CELL_COUNT": len(cx)}
 
     def _study_area(self, parameters, context, crs):
-        """The study area as one prepared geometry engine in the working CRS (or None)."""
+        """The study area, ready for point-in-polygon tests in the working CRS (or None)."""
         area_source = self.parameterAsSource(parameters, self.STUDY_AREA, context)
-        if area_source is None:
-            return None
-        parts = [f.geometry() for f in area_source.getFeatures() if not f.geometry().isNull()]
-        if not parts:
-            raise QgsProcessingException(self.tr("The study area layer has no polygons."))
-        union = QgsGeometry.unaryUnion(parts)
-        if area_source.sourceCrs() != crs:
-            union.transform(QgsCoordinateTransform(area_source.sourceCrs(), crs, context.transformContext()))
-        return _PreparedArea(union)
+        return None if area_source is None else PreparedArea(union_of(area_source, crs, context))
 
     def _cells(self, grid, x, y, w, area, bounds, feedback):
         """Cell keys with counts and weight sums: without a study area the occupied cells;
@@ -247,7 +237,7 @@ class OptimizedHotspots(HotspotAlgorithm):
             return keys_a, keys_b, counts, sums
         all_a, all_b = grid.covering(bounds.xMinimum(), bounds.yMinimum(), bounds.xMaximum(), bounds.yMaximum())
         cx, cy = grid.centres(all_a, all_b)
-        inside = np.array([area.contains(px, py) for px, py in zip(cx, cy)], dtype=bool)
+        inside = area.contains_all(cx, cy)
         kept = np.column_stack([all_a[inside], all_b[inside]])
         occupied = np.column_stack([keys_a, keys_b])
         union, position = np.unique(np.concatenate([kept, occupied]), axis=0, return_inverse=True)
@@ -263,18 +253,3 @@ class OptimizedHotspots(HotspotAlgorithm):
                 self.tr("{} incidents lie in cells whose centre is outside the study area and are left out.").format(left_out)
             )
         return union[in_area, 0], union[in_area, 1], all_counts[in_area], all_sums[in_area]
-
-
-class _PreparedArea:
-    """Point-in-polygon tests against one geometry, through GEOS's prepared geometry."""
-
-    def __init__(self, geometry):
-        self.geometry = geometry
-        self.engine = QgsGeometry.createGeometryEngine(geometry.constGet())
-        self.engine.prepareGeometry()
-
-    def boundingBox(self):  # noqa: N802 - mirrors QgsGeometry
-        return self.geometry.boundingBox()
-
-    def contains(self, x, y):
-        return self.engine.intersects(QgsPoint(x, y))
