@@ -128,10 +128,10 @@ def split_at_junctions(vertices, per_part, tolerance):
     return _cut_parts(vertices, first, per_part, start, part, position, *cuts, tolerance)
 
 
-def _edge_pairs(a, b, part, position, tolerance):
+def _edge_pairs(a, b, part, position, tolerance, skip_neighbours=True):
     """Pairs of edges that may cross or come within ``tolerance`` (from sample points along
     the edges: two such edges have samples within step + 2 tolerance), without an edge's
-    pairing with itself or with its neighbours in the same part."""
+    pairing with itself and, unless asked, with its neighbours in the same part."""
     lengths = np.hypot(*(b - a).T)
     step = max(tolerance, lengths.sum() / 2e6, 1e-9)
     per_edge = np.maximum(np.ceil(lengths / step).astype(np.int64), 1)
@@ -142,7 +142,9 @@ def _edge_pairs(a, b, part, position, tolerance):
     pairs = cKDTree(samples).query_pairs(reach, output_type="ndarray")
     e, f = edge[pairs[:, 0]], edge[pairs[:, 1]]
     e, f = np.minimum(e, f), np.maximum(e, f)
-    keep = (e != f) & ~((part[e] == part[f]) & (np.abs(position[e] - position[f]) == 1))
+    keep = e != f
+    if skip_neighbours:
+        keep &= ~((part[e] == part[f]) & (np.abs(position[e] - position[f]) == 1))
     return np.unique(np.column_stack([e[keep], f[keep]]), axis=0)
 
 
@@ -189,3 +191,34 @@ def _cut_parts(vertices, first, per_part, start, part, position, cut_edge, cut_t
             begin_point, begin_vertex = point, edge_index + 1
         segments.append((np.vstack([begin_point, line[begin_vertex:]]), p))
     return segments
+
+
+def self_overlapping_parts(vertices, per_part, tolerance):
+    """Parts that run back over themselves: two of their own edges overlap along a stretch
+    longer than ``tolerance`` (a line digitised there and back). Returns a boolean per part."""
+    vertices = np.asarray(vertices, dtype=float)
+    first = np.cumsum(per_part) - per_part
+    part_of_vertex = np.repeat(np.arange(len(per_part)), per_part)
+    start = np.flatnonzero(part_of_vertex[:-1] == part_of_vertex[1:])
+    part, position = part_of_vertex[start], start - first[part_of_vertex[start]]
+    a, b = vertices[start], vertices[start + 1]
+    # candidate pairs within a part, neighbours included (a fold-back is between neighbours)
+    pairs = _edge_pairs(a, b, part, position, tolerance, skip_neighbours=False)
+    if len(pairs) == 0:
+        return np.zeros(len(per_part), dtype=bool)
+    e, f = pairs[:, 0], pairs[:, 1]
+    same = part[e] == part[f]
+    e, f = e[same], f[same]
+    direction = b[e] - a[e]
+    length = np.hypot(*direction.T)
+    unit = direction / np.maximum(length, 1e-12)[:, None]
+    # both ends of f within tolerance of e's line, then the overlap of their projections
+    off_a = np.abs(np.cross(unit, a[f] - a[e]))
+    off_b = np.abs(np.cross(unit, b[f] - a[e]))
+    along_a = np.einsum("ij,ij->i", unit, a[f] - a[e])
+    along_b = np.einsum("ij,ij->i", unit, b[f] - a[e])
+    overlap = np.minimum(np.maximum(along_a, along_b), length) - np.maximum(np.minimum(along_a, along_b), 0.0)
+    bad = (off_a <= tolerance) & (off_b <= tolerance) & (overlap > tolerance)
+    result = np.zeros(len(per_part), dtype=bool)
+    result[part[e[bad]]] = True
+    return result

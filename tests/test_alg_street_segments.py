@@ -54,3 +54,14 @@ def test_sample_city_single_segment_hot_spot_is_found(tmp_path):
     assert planted["incident_count"] >= truth.GetField("n_incidents")
     ranked = sorted((f["incident_count"] for f in layer.getFeatures()), reverse=True)
     assert planted["incident_count"] >= ranked[int(0.01 * len(ranked))]  # in the top 1 % of segments
+
+
+def test_self_overlapping_and_zero_length_lines_are_skipped(tmp_path):
+    rows = [
+        ("LINESTRING (0 0, 300 0)", [1, "Main Street"]),
+        ("LINESTRING (0 50, 100 50, 40 50)", [2, "Folded Lane"]),  # runs back over itself
+        ("LINESTRING (500 500, 500 500)", [3, "Nowhere"]),  # zero length
+    ]
+    source = write(tmp_path / "o.gpkg", ogr.wkbLineString, rows, [("street_id", ogr.OFTInteger), ("street_name", ogr.OFTString)])
+    result = run("streetsegments", {"INPUT": source, "OUTPUT": "memory:"})
+    assert [f["street_name"] for f in result["OUTPUT"].getFeatures()] == ["Main Street"]

@@ -126,3 +126,16 @@ def test_lines_meeting_at_a_shared_vertex_are_cut_there():
         (1, (50.0, -50.0), (50.0, 0.0)),
         (1, (50.0, 0.0), (50.0, 50.0)),
     ]
+
+
+def test_self_overlapping_lines_are_found():
+    from hotspot_policing.core.network import self_overlapping_parts
+
+    parts = [
+        np.array([[0, 0], [100, 0], [40, 0]]),  # runs back over itself (fold-back)
+        np.array([[0, 50], [100, 50], [100, 80], [60, 80], [60, 50.3], [20, 50.3]]),  # comes back along its first edge
+        np.array([[0, 100], [100, 100], [100, 200], [0, 200], [0, 100]]),  # a closed loop: fine
+        np.array([[0, 300], [50, 300], [100, 310]]),  # a bend: fine
+    ]
+    flags = self_overlapping_parts(np.concatenate(parts), np.array([len(p) for p in parts]), 1.0)
+    assert flags.tolist() == [True, True, False, False]

@@ -14,7 +14,7 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
-from ...core.network import split_at_junctions
+from ...core.network import self_overlapping_parts, split_at_junctions
 from ..compat import LINE_GEOMETRY, LINE_SOURCE
 from ..compat import field as make_field
 from ..layers import read_lines, working_crs
@@ -46,7 +46,7 @@ class StreetSegments(HotspotAlgorithm):
             "within TOLERANCE of it (a digitising gap: the end is moved onto the line, so the "
             "segments meet). Lines are not cut at their own vertices, so curved streets stay whole; "
             "dead ends end a segment. Multilinestrings are cut part by part; empty and zero-length "
-            "lines are skipped and counted in the log.</p>"
+            "lines, and lines that run back over themselves, are skipped and counted in the log.</p>"
             "<p><b>Output.</b> The segments with every field of their centre-line, a segment_id "
             "(1, 2, ...) and their length (metres, or map units in an unknown CRS). Use them with "
             "'Assign incidents to street segments'. Inputs in a geographic CRS are written in their "
@@ -85,6 +85,17 @@ class StreetSegments(HotspotAlgorithm):
         if not lines.geometries:
             raise QgsProcessingException(self.tr("The layer has no usable lines."))
         feedback.setProgress(30)
+        overlapping = self_overlapping_parts(lines.vertices, lines.per_part, tolerance)
+        if overlapping.any():
+            names = sorted({lines.part_owner[p] + 1 for p in np.flatnonzero(overlapping)})
+            feedback.pushWarning(
+                self.tr("Skipped {} line parts that run back over themselves (features {}); fix their digitising to keep them.").format(
+                    int(overlapping.sum()), ", ".join(map(str, names[:20])) + (" ..." if len(names) > 20 else "")
+                )
+            )
+            keep = ~overlapping
+            lines.vertices = lines.vertices[np.repeat(keep, lines.per_part)]
+            lines.per_part, lines.part_owner = lines.per_part[keep], lines.part_owner[keep]
         segments = split_at_junctions(lines.vertices, lines.per_part, tolerance)
         if feedback.isCanceled():
             return {}
