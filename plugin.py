@@ -19,6 +19,7 @@ MENU_ENTRIES = (
     ("hotspotpolicing:patroldosage", "Patrol dosage plan…"),
     ("hotspotpolicing:observeddosage", "Observed patrol dosage (GPS pings)…"),
     ("hotspotpolicing:evaluateforecast", "Evaluate hot spots (PAI, PEI, RRI)…"),
+    ("hotspotpolicing:briefingmap", "Briefing map (PDF or PNG)…"),
 )
 
 

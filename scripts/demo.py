@@ -120,9 +120,37 @@ def patrol_demo(processing, city, segments, out_dir):
         "hotspotpolicing:observeddosage", {**layers, "UNIT_FIELD": "unit_id", "TIME_FIELD": "pinged_at", "OUTPUT": observed_path}
     )
     print(f"observed dosage from the patrol cars' GPS pings -> {observed_path}")
+    briefing_demo(processing, plan["OUTPUT"], segments, out_dir)
     for feature in QgsVectorLayer(observed["OUTPUT"], "observed", "ogr").getFeatures():
         minutes, visits, shifts = feature["minutes_observed"], feature["visits_observed"], feature["shifts_observed"]
         print(f"  {feature['name']}: {minutes:.0f} minutes in {visits} visits over {shifts} shifts")
+
+
+def briefing_demo(processing, plan_path, segments_path, out_dir):
+    """The patrol plan as a one-page briefing map, in PDF and PNG."""
+    from qgis.core import QgsVectorLayer
+
+    from hotspot_policing.processing.styles import apply_style
+
+    plan = QgsVectorLayer(plan_path, "Patrol plan", "ogr")
+    apply_style(plan, "dosage")
+    streets = QgsVectorLayer(segments_path, "Incidents per street segment", "ogr")
+    apply_style(streets, "segments")
+    for extension in ("pdf", "png"):
+        path = os.path.join(out_dir, f"sample_city_briefing.{extension}")
+        processing.run(
+            "hotspotpolicing:briefingmap",
+            {
+                "LAYERS": [plan, streets],
+                "HOTSPOTS": plan,
+                "TITLE": "Sample City: patrol plan",
+                "SUBTITLE": "Ten most harmful street segments, 2023-2025",
+                "TOP_N": 10,
+                "DATA_DATE": "2025-12-31",
+                "OUTPUT": path,
+            },
+        )
+        print(f"  briefing map: {path}")
 
 
 def render_map(raster_path, streets, study_area, title, image_path, apply_style, subtitle=None):

@@ -1,6 +1,7 @@
 """One QgsProcessingAlgorithm per module; ALGORITHMS is what the provider registers."""
 
 from .assign_incidents import AssignIncidents
+from .briefing_map import BriefingMap
 from .concentration import Concentration
 from .evaluate_forecast import EvaluateForecast
 from .gistar import GiStar
@@ -22,4 +23,5 @@ ALGORITHMS = (
     PatrolDosage,
     ObservedDosage,
     EvaluateForecast,
+    BriefingMap,
 )

@@ -1,0 +1,242 @@
+"""hotspotpolicing:briefingmap: a one-page briefing map (PDF or PNG) from a layout template."""
+
+import os
+from datetime import date
+
+from qgis.core import (
+    Qgis,
+    QgsCoordinateTransform,
+    QgsFeature,
+    QgsLayerTree,
+    QgsLayoutExporter,
+    QgsPrintLayout,
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterExtent,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterMultipleLayers,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
+    QgsProject,
+    QgsReadWriteContext,
+    QgsRectangle,
+    QgsRenderContext,
+    QgsScaleBarSettings,
+    QgsVectorLayer,
+)
+from qgis.PyQt.QtXml import QDomDocument
+
+from ..compat import ADVANCED, ANY_VECTOR
+from .base import PLUGIN_DIR, HotspotAlgorithm
+
+PAGES = ("A4", "Letter")
+ORIENTATIONS = ("Landscape", "Portrait")
+NOTE = "OFFICIAL-SENSITIVE: for police briefing only. Do not copy or share outside the force."
+# Table columns: (header, candidate fields in the hot spot layer, first found wins)
+COLUMNS = (
+    ("Rank", ("priority_rank",)),
+    ("Place", ("street_name", "name", "segment_id", "cell_id", "beat_id")),
+    ("Incidents", ("incident_count", "count")),
+    ("Harm", ("weight_sum",)),
+    ("Minutes per shift", ("minutes_per_shift",)),
+)
+RANK_BY = ("priority_rank", "incident_count", "weight_sum", "GiZScore")
+TEXT_AS_TEXT = (
+    getattr(getattr(Qgis, "TextRenderFormat", None), "AlwaysText", None) or QgsRenderContext.TextRenderFormat.TextFormatAlwaysText
+)
+FIT_WIDTH = (
+    getattr(getattr(Qgis, "ScaleBarSegmentSizeMode", None), "FitWidth", None) or QgsScaleBarSettings.SegmentSizeMode.SegmentSizeFitWidth
+)
+
+
+class BriefingMap(HotspotAlgorithm):
+    LAYERS = "LAYERS"
+    TITLE = "TITLE"
+    SUBTITLE = "SUBTITLE"
+    EXTENT = "EXTENT"
+    TOP_N = "TOP_N"
+    OUTPUT = "OUTPUT"
+    HOTSPOTS = "HOTSPOTS"
+    PAGE = "PAGE"
+    ORIENTATION = "ORIENTATION"
+    DATA_DATE = "DATA_DATE"
+    NOTE = "NOTE"
+    GROUP_ID = "maps"
+
+    def name(self):
+        return "briefingmap"
+
+    def displayName(self):
+        return self.tr("Briefing map (PDF or PNG)")
+
+    def tags(self):
+        return self.tr("briefing,map,pdf,png,print,layout,export,patrol,roll call").split(",")
+
+    def flags(self):
+        return super().flags() | QgsProcessingAlgorithm.Flag.FlagNoThreading  # layouts render on the main thread
+
+    def shortHelpString(self):
+        return self.tr(
+            "<p>Exports a one-page map for the patrol briefing: title, period, the map of the chosen "
+            "layers (styled as they are), legend, scale bar, north arrow, a table of the top hot "
+            "spots (rank, place, incidents, harm and planned minutes, as far as the hot spot layer "
+            "has them), the data date and a handling note.</p>"
+            "<p>The page comes from a print layout template in the plugin's resources/layouts "
+            "(A4 or Letter, landscape or portrait); edit those templates in QGIS's layout designer "
+            "to change the look. No basemap is needed: the map renders offline; add a basemap "
+            "layer to LAYERS to include one. The table lists the TOP_N features of HOTSPOTS (by "
+            "default the first vector layer of LAYERS) by priority_rank, or else by incident_count, "
+            "weight_sum or GiZScore.</p>"
+        )
+
+    def initAlgorithm(self, config=None):
+        layers = QgsProcessingParameterMultipleLayers(self.LAYERS, self.tr("Map layers (top first)"))
+        layers.setHelp(self.tr("The layers to draw, e.g. a patrol plan, hot spots and streets, in drawing order top first."))
+        self.addParameter(layers)
+        for key, label, default, help_text in (
+            (self.TITLE, "Title", "Hot spots", "Large title at the top of the page."),
+            (self.SUBTITLE, "Subtitle (period)", "", "E.g. 'Burglary, 28 days to 24 November 2026'."),
+        ):
+            parameter = QgsProcessingParameterString(key, self.tr(label), default, optional=key != self.TITLE)
+            parameter.setHelp(self.tr(help_text))
+            self.addParameter(parameter)
+        extent = QgsProcessingParameterExtent(self.EXTENT, self.tr("Map extent"), optional=True)
+        extent.setHelp(self.tr("Area to show; empty: all map layers."))
+        self.addParameter(extent)
+        top = QgsProcessingParameterNumber(
+            self.TOP_N, self.tr("Hot spots in the table"), QgsProcessingParameterNumber.Type.Integer, 10, minValue=0, maxValue=40
+        )
+        top.setHelp(self.tr("Rows of the top hot spots table (0: no table)."))
+        self.addParameter(top)
+        output = QgsProcessingParameterFileDestination(
+            self.OUTPUT, self.tr("Briefing map"), self.tr("PDF files (*.pdf);;PNG images (*.png)")
+        )
+        output.setHelp(self.tr("A .pdf or .png file."))
+        self.addParameter(output)
+        hotspots = QgsProcessingParameterFeatureSource(self.HOTSPOTS, self.tr("Hot spots for the table"), [ANY_VECTOR], optional=True)
+        hotspots.setHelp(self.tr("The layer listed in the table; empty: the first vector layer of the map layers."))
+        self.addParameter(hotspots)
+        for key, label, options in ((self.PAGE, "Page size", PAGES), (self.ORIENTATION, "Orientation", ORIENTATIONS)):
+            parameter = QgsProcessingParameterEnum(key, self.tr(label), options=list(options), defaultValue=0)
+            parameter.setHelp(self.tr("Paper for the briefing map."))
+            self.addParameter(parameter)
+        for key, label, default, help_text in (
+            (self.DATA_DATE, "Data date", "", "Footer: the date the data run to (empty: today)."),
+            (self.NOTE, "Handling note", NOTE, "Footer: the handling or protective marking note."),
+        ):
+            parameter = QgsProcessingParameterString(key, self.tr(label), default, optional=True)
+            parameter.setHelp(self.tr(help_text))
+            parameter.setFlags(parameter.flags() | ADVANCED)
+            self.addParameter(parameter)
+
+    def processAlgorithm(self, parameters, context, feedback):
+        layers = self.parameterAsLayerList(parameters, self.LAYERS, context)
+        if not layers:
+            raise QgsProcessingException(self.tr("Choose at least one layer to map."))
+        path = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
+        if os.path.splitext(path)[1].lower() not in (".pdf", ".png"):
+            raise QgsProcessingException(self.tr("The briefing map must be a .pdf or a .png file."))
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            raise QgsProcessingException(self.tr("Cannot write to {}: choose a folder that exists and can be written.").format(folder))
+        project = context.project() or QgsProject()
+        layout = self._layout(parameters, context, project)
+        crs = layers[0].crs()
+        map_item = layout.itemById("map")
+        map_item.setCrs(crs)
+        map_item.setLayers(layers)
+        map_item.setExtent(self._extent(parameters, context, layers, crs))
+        legend_tree = QgsLayerTree()
+        for layer in layers:
+            legend_tree.addLayer(layer)
+        legend = layout.itemById("legend")
+        legend.setAutoUpdateModel(False)
+        legend.model().setRootGroup(legend_tree)
+        legend.setLegendFilterByMapEnabled(True)  # only the classes the map shows
+        legend.setSymbolHeight(3.0)
+        scale_bar = layout.itemById("scale_bar")
+        scale_bar.setSegmentSizeMode(FIT_WIDTH)
+        scale_bar.setMinimumBarWidth(25)
+        scale_bar.setMaximumBarWidth(50)
+        layout.itemById("north_arrow").setPicturePath(os.path.join(PLUGIN_DIR, "resources", "icons", "north_arrow.svg"))
+        layout.itemById("title").setText(self.parameterAsString(parameters, self.TITLE, context))
+        layout.itemById("subtitle").setText(self.parameterAsString(parameters, self.SUBTITLE, context))
+        data_date = self.parameterAsString(parameters, self.DATA_DATE, context) or date.today().isoformat()
+        layout.itemById("footer").setText(self.tr("Data up to {}. Made with Hot Spot Policing for QGIS.").format(data_date))
+        layout.itemById("note").setText(self.parameterAsString(parameters, self.NOTE, context) or "")
+        table_layer = self._table(parameters, context, layers, layout)
+        feedback.setProgress(50)
+
+        exporter = QgsLayoutExporter(layout)
+        if path.lower().endswith(".pdf"):
+            settings = QgsLayoutExporter.PdfExportSettings()
+            settings.textRenderFormat = TEXT_AS_TEXT  # searchable, copyable text in the PDF
+            status = exporter.exportToPdf(path, settings)
+        else:
+            settings = QgsLayoutExporter.ImageExportSettings()
+            settings.dpi = 150
+            status = exporter.exportToImage(path, settings)
+        del table_layer, legend_tree  # kept alive until the export is done
+        if status != QgsLayoutExporter.ExportResult.Success:
+            raise QgsProcessingException(self.tr("Exporting the briefing map to {} failed (error {}).").format(path, int(status)))
+        return {self.OUTPUT: path}
+
+    def _layout(self, parameters, context, project):
+        page = PAGES[self.parameterAsEnum(parameters, self.PAGE, context)].lower()
+        orientation = ORIENTATIONS[self.parameterAsEnum(parameters, self.ORIENTATION, context)].lower()
+        template = os.path.join(PLUGIN_DIR, "resources", "layouts", f"briefing_{page}_{orientation}.qpt")
+        document = QDomDocument()
+        with open(template, encoding="utf-8") as handle:
+            document.setContent(handle.read())
+        layout = QgsPrintLayout(project)
+        layout.loadFromTemplate(document, QgsReadWriteContext())
+        return layout
+
+    def _extent(self, parameters, context, layers, crs):
+        if self.parameterAsString(parameters, self.EXTENT, context):
+            return self.parameterAsExtent(parameters, self.EXTENT, context, crs)
+        extent = QgsRectangle()
+        for layer in layers:
+            box = QgsCoordinateTransform(layer.crs(), crs, context.transformContext()).transformBoundingBox(layer.extent())
+            extent.combineExtentWith(box)
+        extent.scale(1.05)
+        return extent
+
+    def _table(self, parameters, context, layers, layout):
+        """A small memory layer holding the top rows, in order, shown by the layout's table."""
+        top_n = self.parameterAsInt(parameters, self.TOP_N, context)
+        source = self.parameterAsSource(parameters, self.HOTSPOTS, context)
+        if source is None:
+            source = next((layer for layer in layers if isinstance(layer, QgsVectorLayer)), None)
+        frame = layout.itemById("table_frame")
+        if source is None or top_n == 0:
+            frame.setVisibility(False)
+            return None
+        names = source.fields().names()
+        columns = [
+            (header, next(f for f in candidates if f in names)) for header, candidates in COLUMNS if any(f in names for f in candidates)
+        ]
+        rank_by = next((field for field in RANK_BY if field in names), None)
+        features = list(source.getFeatures())
+        if rank_by is not None:
+            ascending = rank_by == "priority_rank"
+            features.sort(key=lambda f: (f[rank_by] is None, f[rank_by] if ascending else -(f[rank_by] or 0)))
+        uri = "None?" + "&".join(f"field={header.replace(' ', '_')}:string" for header, _ in columns)
+        table_layer = QgsVectorLayer(uri, "top hot spots", "memory")
+        rows = []
+        for feature in features[:top_n]:
+            row = QgsFeature(table_layer.fields())
+            row.setAttributes(["" if feature[field] is None else str(feature[field]) for _, field in columns])
+            rows.append(row)
+        table_layer.dataProvider().addFeatures(rows)
+        table = frame.multiFrame()
+        table.setVectorLayer(table_layer)
+        table.setMaximumNumberOfFeatures(top_n)
+        headed = table.columns()
+        for column, (header, _) in zip(headed, columns):
+            column.setHeading(header)
+        table.setColumns(headed)
+        table.refresh()
+        return table_layer
