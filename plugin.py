@@ -42,7 +42,11 @@ class HotspotPolicingPlugin:
             action.triggered.connect(lambda checked=False, a=algorithm_id: self._open_algorithm(a))
             self.iface.addPluginToMenu(MENU, action)
             self.actions.append(action)
-        self.iface.addToolBarIcon(self.actions[0])
+        finder = QAction(QIcon(ICON_PATH), "Find hot spots…", self.iface.mainWindow())
+        finder.triggered.connect(self._open_detector)
+        self.iface.addPluginToMenu(MENU, finder)
+        self.iface.addToolBarIcon(finder)
+        self.actions.insert(0, finder)
 
     def unload(self):
         for action in self.actions:
@@ -52,6 +56,12 @@ class HotspotPolicingPlugin:
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
+
+    def _open_detector(self):
+        from .ui.detector_dialog import DetectorDialog
+
+        self.dialog = DetectorDialog(self.iface, self.iface.mainWindow())
+        self.dialog.show()
 
     @staticmethod
     def _open_algorithm(algorithm_id):

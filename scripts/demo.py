@@ -121,6 +121,7 @@ def patrol_demo(processing, city, segments, out_dir):
     )
     print(f"observed dosage from the patrol cars' GPS pings -> {observed_path}")
     briefing_demo(processing, plan["OUTPUT"], segments, out_dir)
+    dialog_screenshot(city, out_dir)
     for feature in QgsVectorLayer(observed["OUTPUT"], "observed", "ogr").getFeatures():
         minutes, visits, shifts = feature["minutes_observed"], feature["visits_observed"], feature["shifts_observed"]
         print(f"  {feature['name']}: {minutes:.0f} minutes in {visits} visits over {shifts} shifts")
@@ -151,6 +152,28 @@ def briefing_demo(processing, plan_path, segments_path, out_dir):
             },
         )
         print(f"  briefing map: {path}")
+
+
+def dialog_screenshot(city, out_dir):
+    """A picture of the detector dialog, set up for the sample city's burglaries."""
+    from qgis.core import QgsProject, QgsVectorLayer
+
+    from hotspot_policing.ui.detector_dialog import DetectorDialog
+
+    incidents = QgsVectorLayer(f"{city}|layername=incidents", "Sample City incidents", "ogr")
+    QgsProject.instance().addMapLayer(incidents)
+    dialog = DetectorDialog()
+    dialog.layerCombo.setLayer(incidents)
+    dialog.filterWidget.setExpression("\"offence\" = 'burglary'")
+    dialog.detectorCombo.setCurrentIndex(1)
+    dialog.sizeSpin.setValue(150.0)
+    dialog.presetCombo.setEditText("Burglary, last 28 days, 150 m hexagons")
+    dialog.resize(560, 600)
+    path = os.path.join(out_dir, "detector_dialog.png")
+    dialog.grab().save(path)
+    print(f"  dialog screenshot: {path}")
+    dialog.deleteLater()
+    QgsProject.instance().removeAllMapLayers()
 
 
 def render_map(raster_path, streets, study_area, title, image_path, apply_style, subtitle=None):

@@ -21,7 +21,7 @@ def qgis_session():
     sys.path.append("/usr/share/qgis/python/plugins")  # QGIS's own Processing plugin
     from qgis.core import QgsApplication
 
-    app = QgsApplication([], False)
+    app = QgsApplication([], True)  # with widgets (offscreen), so dialogs can be drawn too
     app.initQgis()
     from processing.core.Processing import Processing
 

@@ -1,0 +1,97 @@
+"""The detector dialog (pytest-qt, offscreen): combos fill from a loaded layer, a preset
+round-trips through a file, Run calls the right algorithm with the right parameters and
+loads nothing when cancelled, bad choices get a message."""
+
+import json
+
+import pytest
+from qgis.core import QgsProject, QgsVectorLayer
+from qgis.PyQt.QtCore import QDateTime
+
+from .conftest import SAMPLE_CITY
+
+pytestmark = pytest.mark.usefixtures("provider")
+
+
+@pytest.fixture
+def dialog(qgis_new_project, qtbot):
+    from qgis.core import QgsSettings
+
+    from hotspot_policing.ui.detector_dialog import SETTINGS_KEY, DetectorDialog
+
+    QgsSettings().remove(SETTINGS_KEY)  # no presets or last run from other tests
+    incidents = QgsVectorLayer(f"{SAMPLE_CITY}|layername=incidents", "incidents", "ogr")
+    streets = QgsVectorLayer(f"{SAMPLE_CITY}|layername=streets", "streets", "ogr")
+    QgsProject.instance().addMapLayers([incidents, streets])
+    widget = DetectorDialog()
+    qtbot.addWidget(widget)
+    widget.layerCombo.setLayer(incidents)
+    yield widget
+    if widget.task is not None:  # let a started run end before the next test
+        widget.cancel()
+        qtbot.waitUntil(lambda: widget.runButton.isEnabled(), timeout=60000)
+
+
+def test_combos_fill_from_the_loaded_layer(dialog):
+    assert dialog.layerCombo.currentLayer().name() == "incidents"
+    assert dialog.dateFieldCombo.currentField() == "occurred_at"
+    assert dialog.detectorCombo.count() == 3 and dialog.explanationLabel.text()
+
+
+def test_filter_and_parameters(dialog):
+    dialog.fromEdit.setDateTime(QDateTime.fromString("2025-01-01T00:00:00", "yyyy-MM-ddTHH:mm:ss"))
+    dialog.toEdit.setDateTime(QDateTime.fromString("2025-12-31T23:59:59", "yyyy-MM-ddTHH:mm:ss"))
+    dialog.filterWidget.setExpression("\"offence\" = 'burglary'")
+    incidents = dialog.filtered_incidents()
+    source = QgsVectorLayer(f"{SAMPLE_CITY}|layername=incidents", "all", "ogr")
+    expected = [f for f in source.getFeatures() if f["offence"] == "burglary" and f["occurred_at"].date().year() == 2025]
+    assert incidents.featureCount() == len(expected) > 0
+    dialog.detectorCombo.setCurrentIndex(1)
+    dialog.sizeSpin.setValue(150.0)
+    algorithm, parameters = dialog.parameters(incidents)
+    assert algorithm == "hotspotpolicing:optimizedhotspots" and parameters["CELL_SIZE"] == 150.0 and parameters["CELL_SHAPE"] == 1
+
+
+def test_run_calls_the_algorithm_and_finishes(dialog, qtbot):
+    dialog.filterWidget.setExpression("\"offence\" = 'robbery'")
+    dialog.fromEdit.setDateTime(QDateTime.fromString("2023-01-01T00:00:00", "yyyy-MM-ddTHH:mm:ss"))
+    dialog.sizeSpin.setValue(200.0)
+    algorithm, parameters = dialog.run()
+    assert algorithm == "hotspotpolicing:kerneldensity" and parameters["BANDWIDTH"] == 200.0
+    qtbot.waitUntil(lambda: dialog.runButton.isEnabled(), timeout=60000)
+    assert dialog.messageLabel.text().startswith("Done")
+
+
+def test_cancel_stops_the_run(dialog, qtbot):
+    dialog.fromEdit.setDateTime(QDateTime.fromString("2023-01-01T00:00:00", "yyyy-MM-ddTHH:mm:ss"))
+    dialog.detectorCombo.setCurrentIndex(1)
+    dialog.run()
+    dialog.cancel()
+    qtbot.waitUntil(lambda: dialog.runButton.isEnabled(), timeout=60000)
+    assert dialog.feedback.isCanceled() and not dialog.messageLabel.text().startswith("Done")
+
+
+def test_preset_round_trips_through_a_file(dialog, tmp_path):
+    dialog.filterWidget.setExpression("\"offence\" = 'burglary'")
+    dialog.sizeSpin.setValue(150.0)
+    dialog.detectorCombo.setCurrentIndex(1)
+    dialog.save_preset("Burglary, last 28 days, 150 m hexagons")
+    path = tmp_path / "presets.json"
+    dialog.export_presets(str(path))
+    saved = json.loads(path.read_text(encoding="utf-8"))["Burglary, last 28 days, 150 m hexagons"]
+    dialog.filterWidget.setExpression("")
+    dialog.sizeSpin.setValue(0.0)
+    dialog.detectorCombo.setCurrentIndex(0)
+    dialog.import_presets(str(path))
+    dialog.load_preset("Burglary, last 28 days, 150 m hexagons")
+    assert dialog.settings() == saved and saved["size"] == 150.0 and saved["detector"] == "hotspotpolicing:optimizedhotspots"
+
+
+def test_bad_choices_get_a_message(dialog):
+    dialog.filterWidget.setExpression("\"offence\" = 'no such offence'")
+    assert dialog.run() is None and "No incident matches" in dialog.messageLabel.text()
+    dialog.detectorCombo.setCurrentIndex(2)
+    dialog.streetsCombo.setLayer(None)
+    assert "street segments layer" in dialog.validate()
+    dialog.layerCombo.setLayer(None)
+    assert dialog.validate() == "Choose an incident layer."
