@@ -1,6 +1,7 @@
 """hotspotpolicing:briefingmap renders the sample city to PDF and PNG: not blank, with the
 title and the top hot spots table."""
 
+import re
 import subprocess
 
 import numpy as np
@@ -78,3 +79,38 @@ def test_bad_output_path(tmp_path, counted_segments):
         processing.run("hotspotpolicing:briefingmap", {"LAYERS": [counted_segments], "OUTPUT": str(tmp_path / "map.docx")})
     with pytest.raises(QgsProcessingException, match="Cannot write"):
         processing.run("hotspotpolicing:briefingmap", {"LAYERS": [counted_segments], "OUTPUT": str(tmp_path / "missing" / "map.pdf")})
+
+
+def test_one_page_per_district(tmp_path, counted_segments):
+    import processing
+
+    out = tmp_path / "districts.pdf"
+    processing.run(
+        "hotspotpolicing:briefingmap",
+        {
+            "LAYERS": [counted_segments],
+            "TITLE": "Hot streets",
+            "TOP_N": 3,
+            "DISTRICTS": f"{SAMPLE_CITY}|layername=beats",
+            "DISTRICT_FIELD": "beat_id",
+            "OUTPUT": str(out),
+        },
+    )
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"Pages:\s+12\n", info)  # the sample city has 12 beats
+    first_page = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", "-layout", str(out), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Hot streets: B01" in first_page and "Incidents" in first_page
+    pngs = tmp_path / "beats.png"
+    processing.run(
+        "hotspotpolicing:briefingmap",
+        {
+            "LAYERS": [counted_segments],
+            "TOP_N": 3,
+            "DISTRICTS": f"{SAMPLE_CITY}|layername=beats",
+            "DISTRICT_FIELD": "beat_id",
+            "OUTPUT": str(pngs),
+        },
+    )
+    assert sorted(p.name for p in tmp_path.glob("beats_*.png")) == [f"beats_B{i:02d}.png" for i in range(1, 13)]

@@ -7,6 +7,7 @@ from qgis.core import (
     Qgis,
     QgsCoordinateTransform,
     QgsFeature,
+    QgsFeatureRequest,
     QgsLayerTree,
     QgsLayoutExporter,
     QgsPrintLayout,
@@ -15,6 +16,7 @@ from qgis.core import (
     QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
     QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
@@ -25,10 +27,11 @@ from qgis.core import (
     QgsRenderContext,
     QgsScaleBarSettings,
     QgsVectorLayer,
+    QgsWkbTypes,
 )
 from qgis.PyQt.QtXml import QDomDocument
 
-from ..compat import ADVANCED, ANY_VECTOR
+from ..compat import ADVANCED, ANY_VECTOR, POLYGON_SOURCE
 from .base import PLUGIN_DIR, HotspotAlgorithm
 
 PAGES = ("A4", "Letter")
@@ -63,6 +66,8 @@ class BriefingMap(HotspotAlgorithm):
     ORIENTATION = "ORIENTATION"
     DATA_DATE = "DATA_DATE"
     NOTE = "NOTE"
+    DISTRICTS = "DISTRICTS"
+    DISTRICT_FIELD = "DISTRICT_FIELD"
     GROUP_ID = "maps"
 
     def name(self):
@@ -89,6 +94,9 @@ class BriefingMap(HotspotAlgorithm):
             "layer to LAYERS to include one. The table lists the TOP_N features of HOTSPOTS (by "
             "default the first vector layer of LAYERS) by priority_rank, or else by incident_count, "
             "weight_sum or GiZScore.</p>"
+            "<p><b>One page per district.</b> With DISTRICTS (polygons) and DISTRICT_FIELD, the map "
+            "zooms to each district in turn (an atlas), the title names it and the table lists the "
+            "top hot spots inside it: one multi-page PDF, or one PNG per district named after it.</p>"
         )
 
     def initAlgorithm(self, config=None):
@@ -130,6 +138,16 @@ class BriefingMap(HotspotAlgorithm):
             parameter.setHelp(self.tr(help_text))
             parameter.setFlags(parameter.flags() | ADVANCED)
             self.addParameter(parameter)
+        districts = QgsProcessingParameterFeatureSource(
+            self.DISTRICTS, self.tr("Districts (one page each)"), [POLYGON_SOURCE], optional=True
+        )
+        districts.setHelp(self.tr("Optional polygons: one page per district (an atlas)."))
+        self.addParameter(districts)
+        district_field = QgsProcessingParameterField(
+            self.DISTRICT_FIELD, self.tr("District name field"), parentLayerParameterName=self.DISTRICTS, optional=True
+        )
+        district_field.setHelp(self.tr("Names the district on its page (and its PNG file)."))
+        self.addParameter(district_field)
 
     def processAlgorithm(self, parameters, context, feedback):
         layers = self.parameterAsLayerList(parameters, self.LAYERS, context)
@@ -166,22 +184,51 @@ class BriefingMap(HotspotAlgorithm):
         data_date = self.parameterAsString(parameters, self.DATA_DATE, context) or date.today().isoformat()
         layout.itemById("footer").setText(self.tr("Data up to {}. Made with Hot Spot Policing for QGIS.").format(data_date))
         layout.itemById("note").setText(self.parameterAsString(parameters, self.NOTE, context) or "")
-        table_layer = self._table(parameters, context, layers, layout)
+        districts = self._atlas(parameters, context, layout, path)
+        table_layer = self._table(parameters, context, layers, layout, per_district=districts is not None)
         feedback.setProgress(50)
 
-        exporter = QgsLayoutExporter(layout)
-        if path.lower().endswith(".pdf"):
-            settings = QgsLayoutExporter.PdfExportSettings()
+        pdf = path.lower().endswith(".pdf")
+        settings = QgsLayoutExporter.PdfExportSettings() if pdf else QgsLayoutExporter.ImageExportSettings()
+        if pdf:
             settings.textRenderFormat = TEXT_AS_TEXT  # searchable, copyable text in the PDF
-            status = exporter.exportToPdf(path, settings)
         else:
-            settings = QgsLayoutExporter.ImageExportSettings()
             settings.dpi = 150
-            status = exporter.exportToImage(path, settings)
-        del table_layer, legend_tree  # kept alive until the export is done
+        if districts is not None:
+            if pdf:
+                status, _ = QgsLayoutExporter.exportToPdf(layout.atlas(), path, settings)
+            else:
+                status, _ = QgsLayoutExporter.exportToImage(layout.atlas(), os.path.splitext(path)[0], "png", settings)
+        else:
+            exporter = QgsLayoutExporter(layout)
+            status = exporter.exportToPdf(path, settings) if pdf else exporter.exportToImage(path, settings)
+        del table_layer, legend_tree, districts  # kept alive until the export is done
         if status != QgsLayoutExporter.ExportResult.Success:
             raise QgsProcessingException(self.tr("Exporting the briefing map to {} failed (error {}).").format(path, int(status)))
         return {self.OUTPUT: path}
+
+    def _atlas(self, parameters, context, layout, path):
+        """Turn the layout into an atlas over the districts, when they are given."""
+        source = self.parameterAsSource(parameters, self.DISTRICTS, context)
+        if source is None:
+            return None
+        districts = source.materialize(QgsFeatureRequest())
+        if districts.featureCount() == 0:
+            raise QgsProcessingException(self.tr("The districts layer has no features."))
+        name = self.parameterAsString(parameters, self.DISTRICT_FIELD, context)
+        atlas = layout.atlas()
+        atlas.setCoverageLayer(districts)
+        atlas.setEnabled(True)
+        map_item = layout.itemById("map")
+        map_item.setAtlasDriven(True)
+        map_item.setAtlasMargin(0.08)
+        if name:
+            label = layout.itemById("title")
+            label.setText(label.text() + ': [% "' + name + '" %]')
+            atlas.setPageNameExpression(f'"{name}"')
+            stem = os.path.basename(os.path.splitext(path)[0]).replace("'", "")
+            atlas.setFilenameExpression(f"'{stem}_' || \"{name}\"")
+        return districts
 
     def _layout(self, parameters, context, project):
         page = PAGES[self.parameterAsEnum(parameters, self.PAGE, context)].lower()
@@ -204,8 +251,10 @@ class BriefingMap(HotspotAlgorithm):
         extent.scale(1.05)
         return extent
 
-    def _table(self, parameters, context, layers, layout):
-        """A small memory layer holding the top rows, in order, shown by the layout's table."""
+    def _table(self, parameters, context, layers, layout, per_district=False):
+        """A small memory layer holding the top rows, in order, shown by the layout's table;
+        per district it holds every hot spot (with its geometry) and the table shows the top
+        ones inside the district of the page."""
         top_n = self.parameterAsInt(parameters, self.TOP_N, context)
         source = self.parameterAsSource(parameters, self.HOTSPOTS, context)
         if source is None:
@@ -223,17 +272,21 @@ class BriefingMap(HotspotAlgorithm):
         if rank_by is not None:
             ascending = rank_by == "priority_rank"
             features.sort(key=lambda f: (f[rank_by] is None, f[rank_by] if ascending else -(f[rank_by] or 0)))
-        uri = "None?" + "&".join(f"field={header.replace(' ', '_')}:string" for header, _ in columns)
+        geometry = f"{QgsWkbTypes.displayString(source.wkbType())}?crs={source.sourceCrs().authid()}&" if per_district else "None?"
+        uri = geometry + "&".join(f"field={header.replace(' ', '_')}:string" for header, _ in columns)
         table_layer = QgsVectorLayer(uri, "top hot spots", "memory")
         rows = []
-        for feature in features[:top_n]:
+        for feature in features if per_district else features[:top_n]:
             row = QgsFeature(table_layer.fields())
             row.setAttributes(["" if feature[field] is None else str(feature[field]) for _, field in columns])
+            if per_district:
+                row.setGeometry(feature.geometry())
             rows.append(row)
         table_layer.dataProvider().addFeatures(rows)
         table = frame.multiFrame()
         table.setVectorLayer(table_layer)
         table.setMaximumNumberOfFeatures(top_n)
+        table.setFilterToAtlasFeature(per_district)
         headed = table.columns()
         for column, (header, _) in zip(headed, columns):
             column.setHeading(header)
