@@ -47,6 +47,10 @@ class HotspotPolicingPlugin:
         self.iface.addPluginToMenu(MENU, finder)
         self.iface.addToolBarIcon(finder)
         self.actions.insert(0, finder)
+        briefing = QAction(QIcon(ICON_PATH), "Export briefing map…", self.iface.mainWindow())
+        briefing.triggered.connect(self._open_briefing)
+        self.iface.addPluginToMenu(MENU, briefing)
+        self.actions.insert(1, briefing)
 
     def unload(self):
         for action in self.actions:
@@ -62,6 +66,12 @@ class HotspotPolicingPlugin:
 
         self.dialog = DetectorDialog(self.iface, self.iface.mainWindow())
         self.dialog.show()
+
+    def _open_briefing(self):
+        from .ui.briefing_dialog import BriefingDialog
+
+        self.briefing_dialog = BriefingDialog(self.iface, self.iface.mainWindow())
+        self.briefing_dialog.show()
 
     @staticmethod
     def _open_algorithm(algorithm_id):

@@ -173,6 +173,17 @@ def dialog_screenshot(city, out_dir):
     dialog.grab().save(path)
     print(f"  dialog screenshot: {path}")
     dialog.deleteLater()
+    from hotspot_policing.ui.briefing_dialog import BriefingDialog
+
+    briefing = BriefingDialog()
+    briefing.titleEdit.setText("Sample City: patrol plan")
+    briefing.subtitleEdit.setText("Ten most harmful street segments, 2023-2025")
+    briefing.outputWidget.setFilePath(os.path.abspath(os.path.join(out_dir, "sample_city_briefing.pdf")))
+    briefing.resize(520, 580)
+    path = os.path.join(out_dir, "briefing_dialog.png")
+    briefing.grab().save(path)
+    print(f"  dialog screenshot: {path}")
+    briefing.deleteLater()
     QgsProject.instance().removeAllMapLayers()
 
 
