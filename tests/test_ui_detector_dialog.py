@@ -93,5 +93,12 @@ def test_bad_choices_get_a_message(dialog):
     dialog.detectorCombo.setCurrentIndex(2)
     dialog.streetsCombo.setLayer(None)
     assert "street segments layer" in dialog.validate()
+    dialog.detectorCombo.setCurrentIndex(0)
+    no_dates = QgsVectorLayer("Point?crs=EPSG:32630&field=offence:string", "no dates", "memory")
+    QgsProject.instance().addMapLayer(no_dates)
+    dialog.layerCombo.setLayer(no_dates)
+    assert "needs a date field" in dialog.validate()
+    dialog.periodCheck.setChecked(False)
+    assert dialog.validate() is None
     dialog.layerCombo.setLayer(None)
     assert dialog.validate() == "Choose an incident layer."

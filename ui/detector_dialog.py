@@ -83,6 +83,7 @@ class DetectorDialog(QDialog, FORM):
         return {
             "layer": self.layerCombo.currentLayer().id() if self.layerCombo.currentLayer() else "",
             "date_field": self.dateFieldCombo.currentField(),
+            "use_period": self.periodCheck.isChecked(),
             "days": self.fromEdit.dateTime().daysTo(self.toEdit.dateTime()),
             "filter": self.filterWidget.expression(),
             "detector": DETECTORS[self.detectorCombo.currentIndex()][0],
@@ -95,6 +96,7 @@ class DetectorDialog(QDialog, FORM):
         if layer is not None:
             self.layerCombo.setLayer(layer)
         self.dateFieldCombo.setField(settings.get("date_field", ""))
+        self.periodCheck.setChecked(bool(settings.get("use_period", True)))
         self.fromEdit.setDateTime(self.toEdit.dateTime().addDays(-int(settings.get("days", 28))))
         self.filterWidget.setExpression(settings.get("filter", ""))
         ids = [d[0] for d in DETECTORS]
@@ -109,7 +111,7 @@ class DetectorDialog(QDialog, FORM):
         """The date range and the offence filter as one QGIS expression."""
         parts = []
         date_field = self.dateFieldCombo.currentField()
-        if date_field:
+        if date_field and self.periodCheck.isChecked():
             start = self.fromEdit.dateTime().toString("yyyy-MM-ddTHH:mm:ss")
             end = self.toEdit.dateTime().toString("yyyy-MM-ddTHH:mm:ss")
             parts.append(f"\"{date_field}\" >= to_datetime('{start}') AND \"{date_field}\" <= to_datetime('{end}')")
@@ -122,6 +124,8 @@ class DetectorDialog(QDialog, FORM):
         layer = self.layerCombo.currentLayer()
         if layer is None:
             return tr("Choose an incident layer.")
+        if self.periodCheck.isChecked() and not self.dateFieldCombo.currentField():
+            return tr("The period needs a date field: choose the field with the incident dates, or untick 'Filter by period'.")
         if self.fromEdit.dateTime() > self.toEdit.dateTime():
             return tr("The period starts after it ends.")
         detector = DETECTORS[self.detectorCombo.currentIndex()][0]
