@@ -35,7 +35,7 @@ def dialog(qgis_new_project, qtbot):
 def test_combos_fill_from_the_loaded_layer(dialog):
     assert dialog.layerCombo.currentLayer().name() == "incidents"
     assert dialog.dateFieldCombo.currentField() == "occurred_at"
-    assert dialog.detectorCombo.count() == 3 and dialog.explanationLabel.text()
+    assert dialog.detectorCombo.count() == 4 and dialog.explanationLabel.text()
 
 
 def test_filter_and_parameters(dialog):
@@ -60,6 +60,30 @@ def test_run_calls_the_algorithm_and_finishes(dialog, qtbot):
     assert algorithm == "hotspotpolicing:kerneldensity" and parameters["BANDWIDTH"] == 200.0
     qtbot.waitUntil(lambda: dialog.runButton.isEnabled(), timeout=60000)
     assert dialog.messageLabel.text().startswith("Done")
+
+
+def test_gi_star_hot_streets_runs_two_steps(dialog, qtbot, tmp_path):
+    import processing
+
+    segments = processing.run(
+        "hotspotpolicing:streetsegments", {"INPUT": f"{SAMPLE_CITY}|layername=streets", "OUTPUT": str(tmp_path / "s.gpkg")}
+    )
+    layer = QgsVectorLayer(segments["OUTPUT"], "segments", "ogr")
+    QgsProject.instance().addMapLayer(layer)
+    dialog.detectorCombo.setCurrentIndex(3)
+    dialog.streetsCombo.setLayer(layer)
+    dialog.fromEdit.setDateTime(QDateTime.fromString("2023-01-01T00:00:00", "yyyy-MM-ddTHH:mm:ss"))
+    first, parameters = dialog.run()
+    assert first == "hotspotpolicing:assignincidents" and parameters["SEGMENTS"] is layer
+    second, gi_parameters = dialog.next_step(first, {"OUTPUT": "counted"})
+    assert (
+        second == "hotspotpolicing:gistar"
+        and gi_parameters["WEIGHTS"] == 3
+        and gi_parameters["FDR"]
+        and gi_parameters["INPUT"] == "counted"
+    )
+    qtbot.waitUntil(lambda: dialog.runButton.isEnabled(), timeout=120000)
+    assert dialog.messageLabel.text().startswith("Done"), dialog.feedback.textLog()
 
 
 def test_cancel_stops_the_run(dialog, qtbot):

@@ -13,6 +13,7 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingFeedback,
     QgsProcessingOutputLayerDefinition,
+    QgsProcessingUtils,
     QgsProject,
     QgsSettings,
 )
@@ -34,7 +35,13 @@ DETECTORS = (
         "Statistically significant hot and cold cells: Gi* with FDR, scale chosen automatically.",
     ),
     ("hotspotpolicing:assignincidents", "Street segments", "Incidents counted on each block face: choose the street segments layer below."),
+    (
+        "hotspotpolicing:gistar",
+        "Gi* hot streets",
+        "Statistically significant hot streets: incidents counted per segment, then Gi* over the street network with FDR.",
+    ),
 )
+SEGMENT_DETECTORS = ("hotspotpolicing:assignincidents", "hotspotpolicing:gistar")
 
 
 def tr(text):
@@ -129,12 +136,13 @@ class DetectorDialog(QDialog, FORM):
         if self.fromEdit.dateTime() > self.toEdit.dateTime():
             return tr("The period starts after it ends.")
         detector = DETECTORS[self.detectorCombo.currentIndex()][0]
-        if detector == "hotspotpolicing:assignincidents" and self.streetsCombo.currentLayer() is None:
+        if detector in SEGMENT_DETECTORS and self.streetsCombo.currentLayer() is None:
             return tr("Street segments need a street segments layer.")
         return None
 
     def parameters(self, incidents):
-        """The Processing algorithm and parameters for the current choices."""
+        """The Processing algorithm and parameters for the current choices (for Gi* hot
+        streets, those of its first step, counting incidents per segment)."""
         detector = DETECTORS[self.detectorCombo.currentIndex()][0]
         output = QgsProcessingOutputLayerDefinition("TEMPORARY_OUTPUT", QgsProject.instance())
         size = self.sizeSpin.value()
@@ -142,7 +150,25 @@ class DetectorDialog(QDialog, FORM):
             return detector, {"INPUT": incidents, "BANDWIDTH": size, "CELL_SIZE": 0.0, "OUTPUT": output}
         if detector == "hotspotpolicing:optimizedhotspots":
             return detector, {"INPUT": incidents, "CELL_SHAPE": 1, "CELL_SIZE": size, "OUTPUT": output}
-        return detector, {"INCIDENTS": incidents, "SEGMENTS": self.streetsCombo.currentLayer(), "TOLERANCE": 30.0, "OUTPUT": output}
+        counting = {"INCIDENTS": incidents, "SEGMENTS": self.streetsCombo.currentLayer(), "TOLERANCE": 30.0}
+        if detector == "hotspotpolicing:gistar":  # counted into a file the second step reads
+            counted = QgsProcessingUtils.generateTempFilename("segment_counts.gpkg")
+            return "hotspotpolicing:assignincidents", {**counting, "OUTPUT": counted}
+        return detector, {**counting, "OUTPUT": output}
+
+    def next_step(self, algorithm_id, results):
+        """Gi* hot streets: after the counting, Gi* on the counted segments (else None)."""
+        if DETECTORS[self.detectorCombo.currentIndex()][0] != "hotspotpolicing:gistar" or algorithm_id != "hotspotpolicing:assignincidents":
+            return None
+        output = QgsProcessingOutputLayerDefinition("TEMPORARY_OUTPUT", QgsProject.instance())
+        return "hotspotpolicing:gistar", {
+            "INPUT": results["OUTPUT"],
+            "FIELD": "incident_count",
+            "WEIGHTS": 3,
+            "NETWORK_STEPS": 1,
+            "FDR": True,
+            "OUTPUT": output,
+        }
 
     # --- running -------------------------------------------------------------------------
     def filtered_incidents(self):
@@ -165,19 +191,22 @@ class DetectorDialog(QDialog, FORM):
             return None
         QgsSettings().setValue(f"{SETTINGS_KEY}/last", json.dumps(self.settings()))
         detector, parameters = self.parameters(incidents)
-        algorithm = QgsApplication.processingRegistry().createAlgorithmById(detector)
         self.context = QgsProcessingContext()
         self.context.setProject(QgsProject.instance())
         self.feedback = QgsProcessingFeedback()
         self.feedback.progressChanged.connect(lambda value: self.progressBar.setValue(int(value)))
-        self.task = QgsProcessingAlgRunnerTask(algorithm, parameters, self.context, self.feedback)
-        self.task.executed.connect(lambda ok, results: self._finished(algorithm, ok, results))
         self.incidents = incidents  # kept alive while the task reads it
         self.runButton.setEnabled(False)
         self.cancelButton.setEnabled(True)
+        self._start(detector, parameters)
+        return detector, parameters
+
+    def _start(self, detector, parameters):
+        algorithm = QgsApplication.processingRegistry().createAlgorithmById(detector)
+        self.task = QgsProcessingAlgRunnerTask(algorithm, parameters, self.context, self.feedback)
+        self.task.executed.connect(lambda ok, results: self._finished(algorithm, ok, results))
         self.messageLabel.setText(tr("Running {}…").format(algorithm.displayName()))
         QgsApplication.taskManager().addTask(self.task)
-        return detector, parameters
 
     def cancel(self):
         if self.feedback is not None:
@@ -188,6 +217,10 @@ class DetectorDialog(QDialog, FORM):
 
     def _finished(self, algorithm, ok, results):
         self.task = None  # the task manager deletes finished tasks
+        step = self.next_step(algorithm.id(), results) if ok and not self.feedback.isCanceled() else None
+        if step is not None:
+            self._start(*step)
+            return
         self.runButton.setEnabled(True)
         self.cancelButton.setEnabled(False)
         if not ok or self.feedback.isCanceled():
@@ -258,7 +291,7 @@ class DetectorDialog(QDialog, FORM):
 
     def _detector_changed(self, index):
         self.explanationLabel.setText(tr(DETECTORS[index][2]))
-        streets = DETECTORS[index][0] == "hotspotpolicing:assignincidents"
+        streets = DETECTORS[index][0] in SEGMENT_DETECTORS
         self.streetsCombo.setEnabled(streets)
         self.sizeSpin.setEnabled(not streets)
 
