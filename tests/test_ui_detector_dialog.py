@@ -2,6 +2,7 @@
 round-trips through a file, Run calls the right algorithm with the right parameters and
 loads nothing when cancelled, bad choices get a message."""
 
+import gc
 import json
 
 import pytest
@@ -30,6 +31,9 @@ def dialog(qgis_new_project, qtbot):
     if widget.task is not None:  # let a started run end before the next test
         widget.cancel()
         qtbot.waitUntil(lambda: widget.runButton.isEnabled(), timeout=60000)
+    widget.close()
+    del widget
+    gc.collect()  # Python-made algorithms must go while QGIS is still running
 
 
 def test_combos_fill_from_the_loaded_layer(dialog):
