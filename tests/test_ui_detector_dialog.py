@@ -32,7 +32,7 @@ def dialog(qgis_new_project, qtbot):
         widget.cancel()
         qtbot.waitUntil(lambda: widget.runButton.isEnabled(), timeout=60000)
     widget.close()
-    del widget
+    widget = None
     gc.collect()  # Python-made algorithms must go while QGIS is still running
 
 
