@@ -442,3 +442,10 @@ class PreparedArea:
 
     def contains_all(self, x, y):
         return np.fromiter((self.engine.intersects(QgsPoint(px, py)) for px, py in zip(x, y)), dtype=bool, count=len(x))
+
+
+def polygon_rings(geometry):
+    """The rings ((k, 2) arrays, outer first) of each part of a (multi)polygon, as
+    core.observed.points_in_polygons takes them."""
+    parts = geometry.asMultiPolygon() if geometry.isMultipart() else [geometry.asPolygon()]
+    return [[np.array([(p.x(), p.y()) for p in ring]) for ring in polygon] for polygon in parts]

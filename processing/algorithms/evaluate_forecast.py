@@ -11,15 +11,14 @@ from qgis.core import (
     QgsProcessingParameterDistance,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFileDestination,
-    QgsRectangle,
-    QgsSpatialIndex,
     QgsWkbTypes,
 )
 
 from ...core import metrics
 from ...core.network import nearest_segments
+from ...core.observed import points_in_polygons
 from ..compat import ADVANCED, LINE_GEOMETRY, LINE_SOURCE, POINT_SOURCE, POLYGON_SOURCE
-from ..layers import PreparedArea, read_lines, read_points, union_of, working_crs
+from ..layers import PreparedArea, polygon_rings, read_lines, read_points, union_of, working_crs
 from .base import HotspotAlgorithm
 
 RESULTS = (
@@ -183,23 +182,16 @@ class EvaluateForecast(HotspotAlgorithm):
         else:
             raise QgsProcessingException(self.tr("Give a STUDY_AREA (or UNITS) so the share of area flagged can be measured."))
         hot_area, study_area = PreparedArea(hot), PreparedArea(area)
-        index = QgsSpatialIndex()
-        prepared_units = []
-        for i, geometry in enumerate(unit_geometries or []):
-            index.addFeature(i, geometry.boundingBox())
-            prepared_units.append(PreparedArea(geometry))
+        unit_parts = [(rings, i) for i, geometry in enumerate(unit_geometries or []) for rings in polygon_rings(geometry)]
+        part_owner = np.array([i for _, i in unit_parts] + [-1])
 
         def counter(x, y):
             inside_area = study_area.contains_all(x, y)
             inside_hot = inside_area & hot_area.contains_all(x, y)
             per_unit = None
-            if unit_geometries:
-                per_unit = np.zeros(len(unit_geometries))
-                for px, py in zip(x[inside_area], y[inside_area]):
-                    for candidate in index.intersects(QgsRectangle(px, py, px, py)):
-                        if prepared_units[candidate].contains(px, py):
-                            per_unit[candidate] += 1
-                            break
+            if unit_geometries:  # vectorised point-in-polygon over all incidents at once
+                unit = part_owner[points_in_polygons(x[inside_area], y[inside_area], [rings for rings, _ in unit_parts])]
+                per_unit = np.bincount(unit[unit >= 0], minlength=len(unit_geometries)).astype(float)
             return int(inside_hot.sum()), int(inside_area.sum()), per_unit
 
         unit_sizes = np.array([g.area() for g in unit_geometries]) if unit_geometries else None

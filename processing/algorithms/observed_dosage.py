@@ -21,7 +21,7 @@ from ...core.network import nearest_segments
 from ...core.observed import points_in_polygons, presence
 from ..compat import ADVANCED, ANY_VECTOR, LINE_GEOMETRY, LINE_SOURCE, POINT_SOURCE, POLYGON_GEOMETRY, POLYGON_SOURCE
 from ..compat import field as make_field
-from ..layers import read_lines, read_points, working_crs
+from ..layers import polygon_rings, read_lines, read_points, working_crs
 from .base import HotspotAlgorithm, add_features
 
 DOUBLE = QgsProcessingParameterNumber.Type.Double
@@ -172,8 +172,7 @@ class ObservedDosage(HotspotAlgorithm):
             if transform is not None:
                 measured = QgsGeometry(geometry)
                 measured.transform(transform)
-            for polygon in measured.asMultiPolygon() if measured.isMultipart() else [measured.asPolygon()]:
-                polygons.append(([np.array([(p.x(), p.y()) for p in ring]) for ring in polygon], len(features)))
+            polygons.extend((rings, len(features)) for rings in polygon_rings(measured))
             features.append((geometry, feature.attributes()))
         found = points_in_polygons(x, y, [rings for rings, _ in polygons])
         owner = np.array([index for _, index in polygons] + [-1])
