@@ -1,6 +1,6 @@
 """Crime concentration across units (street segments, cells, addresses): Lorenz curve, Gini,
 Bernasco & Steenbeek's generalized Gini for sparse counts, and the share of units holding a
-given share of crime (METHODS.md 4.3; Weisburd 2015's law of crime concentration)."""
+given share of crime (docs/methods.md 3.4; Weisburd 2015's law of crime concentration)."""
 
 from dataclasses import dataclass
 

@@ -1,11 +1,43 @@
-"""Patrol dosage: a patrol budget split into short visits to hot spots, and a randomised
-schedule of those visits (METHODS.md 6.3; Koper 1995: 10-15 minute stops; the Sacramento
-experiment, Telep et al. 2014: about 15-minute random visits, at least every two hours).
+"""Patrol dosage: which hot spots, a patrol budget split into short visits to them, a
+randomised schedule of those visits, and shifts (docs/methods.md section 4; Koper 1995:
+10-15 minute stops; the Sacramento experiment, Telep et al. 2014: about 15-minute random
+visits, at least every two hours).
 """
 
 from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
+
+from . import InputError
+from .concentration import units_for_share
+
+DEFAULT_SHIFT_HOURS = 8.0
+DEFAULT_SHIFT_START = 8.0  # hour of day the first shift starts, for the plan and the observed dose alike
+
+
+class Selection(IntEnum):
+    """How hot spots are chosen (the SELECTION enum of patroldosage: only ever append)."""
+
+    TOP_BY_RISK = 0
+    SIGNIFICANT = 1
+    RISK_SHARE = 2
+
+
+def choose_hotspots(risk, rule, limit=0, share=0.5, gi_bin=None):
+    """Positions of the hot spots to patrol, riskiest first: the top ``limit`` by risk, the
+    significant hot spots (Gi_Bin = 3) by risk, or the fewest holding ``share`` of all
+    risk; at most ``limit`` of them (0: no limit). NaN risk is never chosen."""
+    risk = np.asarray(risk, dtype=float)
+    order = np.argsort(-np.nan_to_num(risk, nan=-np.inf), kind="stable")
+    order = order[np.isfinite(risk[order]) & (risk[order] >= 0)]
+    if rule == Selection.SIGNIFICANT:
+        if gi_bin is None:
+            raise InputError("The layer has no Gi_Bin field; run Gi* or optimized hot spots first, or choose by risk.")
+        order = order[np.asarray(gi_bin)[order] == 3]
+    elif rule == Selection.RISK_SHARE:
+        order = order[: units_for_share(risk[order], share)] if len(order) and risk[order].sum() > 0 else order[:0]
+    return order[:limit] if limit else order
 
 
 @dataclass
@@ -36,7 +68,7 @@ def allocate(risk, budget, shift_minutes, visit_min=10, visit_max=15, revisit_ga
     if funded:
         target = min(budget, funded * cap)
         minutes[chosen] = _water_fill(risk[chosen], target, visit_min, cap)
-    minutes = np.array([_feasible_minutes(m, visit_min, visit_max) for m in minutes])
+    minutes = _feasible_minutes(minutes, visit_min, visit_max)
     visits = np.ceil(minutes / visit_max).astype(int)
     return Plan(minutes.astype(int), visits, funded, n * visit_min)
 
@@ -61,13 +93,11 @@ def _water_fill(risk, total, low, high):
 def _feasible_minutes(minutes, visit_min, visit_max):
     """The largest whole number of minutes <= ``minutes`` that some number of visits of
     visit_min..visit_max whole minutes adds up to (0 if below one short visit)."""
-    whole = int(np.floor(minutes + 1e-9))
-    if whole < visit_min:
-        return 0
-    visits = int(np.ceil(whole / visit_max))
-    if whole >= visits * visit_min:
-        return whole
-    return (visits - 1) * visit_max  # in a gap between v - 1 long and v short visits
+    whole = np.floor(np.asarray(minutes, dtype=float) + 1e-9).astype(np.int64)
+    visits = np.ceil(whole / visit_max).astype(np.int64)
+    fits = whole >= visits * visit_min
+    result = np.where(fits, whole, (visits - 1) * visit_max)  # in a gap between v - 1 long and v short visits
+    return np.where(whole < visit_min, 0, result)
 
 
 def visit_lengths(minutes, visits):
@@ -77,23 +107,54 @@ def visit_lengths(minutes, visits):
     return [base + 1] * extra + [base] * (visits - extra)
 
 
+@dataclass
+class Schedule:
+    """One row per planned visit, sorted by shift and start: shift (from 1), order in the
+    shift (from 1), hot spot (position in the plan), start (minutes into the shift), minutes."""
+
+    shift: np.ndarray
+    order: np.ndarray
+    spot: np.ndarray
+    start: np.ndarray
+    minutes: np.ndarray
+
+
 def schedule(plan, shift_minutes, shifts, seed):
     """Randomised visits for each shift: the shift is split into as many equal windows as a
     hot spot has visits and each visit starts at a random time in its own window, so visits
     are unpredictable yet spread through the shift (two visits to one place are at most two
-    windows apart). Rows (shift, order, hot spot index, start minute, minutes), sorted by
-    shift and start; the same seed gives the same schedule."""
+    windows apart). The same seed gives the same schedule."""
+    visits = np.asarray(plan.visits, dtype=np.int64)
+    spot = np.repeat(np.arange(len(visits)), visits)  # one entry per visit of one shift
+    k = np.arange(len(spot)) - np.repeat(np.cumsum(visits) - visits, visits)  # window of the visit
+    count = visits[spot]
+    base, extra = np.divmod(np.asarray(plan.minutes, dtype=np.int64)[spot], np.maximum(count, 1))
+    length = base + (k < extra)  # as visit_lengths: the first `extra` visits one minute longer
+    window = shift_minutes / np.maximum(count, 1)
+    latest = np.maximum(window - length, 0.0)
     rng = np.random.default_rng(seed)
-    rows = []
-    for shift in range(shifts):
-        visits_this_shift = []
-        for spot in np.flatnonzero(plan.visits):
-            count = int(plan.visits[spot])
-            window = shift_minutes / count
-            for k, length in enumerate(visit_lengths(plan.minutes[spot], count)):
-                latest = max(window - length, 0.0)
-                start = int(np.floor(k * window + rng.uniform(0.0, latest)))
-                visits_this_shift.append((start, int(spot), length))
-        visits_this_shift.sort()
-        rows.extend((shift + 1, order, spot, start, length) for order, (start, spot, length) in enumerate(visits_this_shift, start=1))
-    return rows
+    start = np.floor(k * window + rng.uniform(0.0, 1.0, (shifts, len(spot))) * latest).astype(np.int64)
+    shift = np.repeat(np.arange(1, shifts + 1), len(spot))
+    start = start.ravel()
+    order = np.lexsort((np.tile(spot, shifts), start, shift))
+    position = np.arange(len(order)) - np.repeat(np.arange(shifts) * len(spot), len(spot))
+    return Schedule(shift[order], position + 1, np.tile(spot, shifts)[order], start[order], np.tile(length, shifts)[order])
+
+
+def shift_index(seconds, start_hour, shift_hours):
+    """The shift each time (seconds since 1970, UTC) falls in: shifts of ``shift_hours``
+    one after another from ``start_hour`` o'clock on 1 January 1970."""
+    return np.floor((np.asarray(seconds, dtype=float) - 3600.0 * start_hour) / (3600.0 * shift_hours)).astype(np.int64)
+
+
+def split_by_shift(spot, begin, end, start_hour, shift_hours):
+    """Episodes (hot spot, begin, end in seconds) cut at shift ends: (spot, shift, seconds)
+    of every piece, and the shift each episode began in."""
+    spot, begin, end = np.asarray(spot), np.asarray(begin, dtype=float), np.asarray(end, dtype=float)
+    first, last = shift_index(begin, start_hour, shift_hours), shift_index(end, start_hour, shift_hours)
+    pieces = last - first + 1
+    episode = np.repeat(np.arange(len(spot)), pieces)
+    shift = first[episode] + (np.arange(pieces.sum()) - np.repeat(np.cumsum(pieces) - pieces, pieces))
+    shift_start = 3600.0 * start_hour + shift * 3600.0 * shift_hours
+    seconds = np.minimum(end[episode], shift_start + 3600.0 * shift_hours) - np.maximum(begin[episode], shift_start)
+    return spot[episode], shift, seconds, first

@@ -1,4 +1,4 @@
-"""Kernel density surfaces for crime mapping (METHODS.md section 1).
+"""Kernel density surfaces for crime mapping (docs/methods.md section 1).
 
 The value at each cell centre is the exact kernel sum  sum_i w_i K_h(u - x_i)  with a
 normalised kernel, so the surface integrates to the total weight (an intensity per square
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import fft
 
-from . import Canceled
+from . import InputError, fractions, silent
 
 # Order matters: it is the KERNEL enum of hotspotpolicing:kerneldensity (public interface).
 KERNELS = ("quartic", "gaussian", "epanechnikov", "triangular", "uniform")
@@ -71,7 +71,7 @@ class Grid:
 
 
 def kernel_values(kernel, r2, bandwidth):
-    """Normalised 2-D kernel K_h at squared distances ``r2`` (METHODS.md table 1.2).
+    """Normalised 2-D kernel K_h at squared distances ``r2`` (docs/methods.md 1.2).
 
     ``bandwidth`` is the search radius for the compact kernels and the standard deviation
     for the Gaussian."""
@@ -98,18 +98,24 @@ def support_radius(kernel, bandwidth):
     return bandwidth * (GAUSSIAN_TRUNCATION if kernel == "gaussian" else 1.0)
 
 
-def automatic_bandwidth(x, y, weights=None):
-    """ArcGIS's spatial variant of Silverman's rule (METHODS.md 1.4), robust to outliers:
+def automatic_bandwidth(x, y, weights=None, kernel="quartic"):
+    """ArcGIS's spatial variant of Silverman's rule (docs/methods.md 1.4), robust to outliers:
     0.9 * min(SD, sqrt(1/ln 2) * Dm) * n^-0.2, with SD the (weighted) standard distance,
     Dm the (weighted) median distance to the (weighted) mean centre and n the number of
-    incidents (or the total weight)."""
+    incidents (or the total weight). That is a search radius; for the Gaussian, whose
+    bandwidth is a standard deviation, it is divided by 2 sqrt 2 (the quartic's ratio of
+    radius to standard deviation), so the automatic surfaces are equally smooth. All
+    incidents at one place give no bandwidth: InputError."""
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
     total = w.sum()
     cx, cy = (w * x).sum() / total, (w * y).sum() / total
     standard_distance = np.sqrt((w * ((x - cx) ** 2 + (y - cy) ** 2)).sum() / total)
     median_distance = weighted_median(np.hypot(x - cx, y - cy), w)
     n = len(x) if weights is None else total
-    return 0.9 * min(standard_distance, np.sqrt(1 / np.log(2)) * median_distance) * n**-0.2
+    radius = 0.9 * min(standard_distance, np.sqrt(1 / np.log(2)) * median_distance) * n**-0.2
+    if not radius > 0:
+        raise InputError("All incidents are at the same place, so no bandwidth can be chosen automatically. Give a bandwidth.")
+    return radius / (2 * np.sqrt(2)) if kernel == "gaussian" else radius
 
 
 def weighted_median(values, weights):
@@ -144,29 +150,27 @@ def oversampling(kernel, bandwidth, cell, ncells):
     return max(1, min(wanted, affordable))
 
 
-def density(x, y, grid, kernel="quartic", bandwidth=None, weights=None, progress=None, canceled=None):
+def density(x, y, grid, kernel="quartic", bandwidth=None, weights=None, progress=None):
     """Kernel density (per square map unit) at the centres of ``grid``.
 
-    ``progress(fraction)`` is called as work advances and ``canceled()`` is polled between
-    steps; when it returns True, :class:`Canceled` is raised."""
+    ``progress(fraction)`` is called as work advances (it may raise Canceled to stop)."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
-    report = progress or (lambda fraction: None)
-    stop = canceled or (lambda: False)
+    report = progress or silent
 
     if kernel in ("uniform", "epanechnikov"):
-        result = _moment_density(x, y, w, grid, kernel, bandwidth, report, stop)
+        result = _moment_density(x, y, w, grid, kernel, bandwidth, report)
         report(1.0)
         return result
     margin = int(np.ceil(support_radius(kernel, bandwidth) / grid.cell)) + 1
     s = oversampling(kernel, bandwidth, grid.cell, (grid.ncols + 2 * margin) * (grid.nrows + 2 * margin))
     fine = _bin_linear(x, y, w, grid, s, margin)
     report(0.2)
-    result = _polyphase_convolve(fine, grid, kernel, bandwidth, s, margin, stop)
+    result = _polyphase_convolve(fine, grid, kernel, bandwidth, s, margin, fractions(report, 0.2, 0.6))
     report(0.6)
     if kernel == "triangular":
-        _add_tip_and_edge_correction(result, x, y, w, grid, bandwidth, s, report, stop)
+        _add_tip_and_edge_correction(result, x, y, w, grid, bandwidth, s, report)
     report(1.0)
     return result
 
@@ -191,7 +195,7 @@ def _bin_linear(x, y, w, grid, s, margin):
     return fine.reshape(shape)
 
 
-def _moment_density(x, y, w, grid, kernel, bandwidth, report, stop):
+def _moment_density(x, y, w, grid, kernel, bandwidth, report):
     """Exact uniform or Epanechnikov density (step 3 of the module docstring).
 
     With delta the incident's offset from its home cell's centre and D the offset of an
@@ -219,10 +223,10 @@ def _moment_density(x, y, w, grid, kernel, bandwidth, report, stop):
     keep = (hx >= -m) & (hx < grid.ncols + m) & (hy >= -m) & (hy < grid.nrows + m)
     home = (hy[keep] + m) * cols + (hx[keep] + m)
     moments = [np.bincount(home, values[keep], rows * cols).reshape(rows, cols) for values, _ in terms]
-    result = _convolve_sum(moments, [kern for _, kern in terms], grid, m, stop)
+    result = _convolve_sum(moments, [kern for _, kern in terms], grid, m, fractions(report, 0.0, 0.3))
     report(0.3)
     ring = np.flatnonzero((near < bandwidth) & ~whole)
-    _add_exact_offsets(result, ox.ravel()[ring], oy.ravel()[ring], hx, hy, dx, dy, w, grid, kernel, bandwidth, report, stop)
+    _add_exact_offsets(result, ox.ravel()[ring], oy.ravel()[ring], hx, hy, dx, dy, w, grid, kernel, bandwidth, report)
     return result
 
 
@@ -243,16 +247,15 @@ def _distance_span(ox, oy, reach):
     return near, np.hypot(ax + reach, ay + reach)
 
 
-def _convolve_sum(images, kernels, grid, margin, stop):
+def _convolve_sum(images, kernels, grid, margin, progress):
     """sum_k images[k] * kernels[k] (full linear convolutions, one inverse FFT), cropped to
     the grid; images carry ``margin`` cells of padding, kernels are (2*margin+1) square."""
     rows, cols = images[0].shape
     klen = kernels[0].shape[0]
     shape = (fft.next_fast_len(rows + klen - 1, real=True), fft.next_fast_len(cols + klen - 1, real=True))
     total = None
-    for image, kern in zip(images, kernels):
-        if stop():
-            raise Canceled()
+    for done, (image, kern) in enumerate(zip(images, kernels)):
+        progress(done / len(images))
         product = fft.rfft2(image, shape, workers=-1) * fft.rfft2(kern, shape, workers=-1)
         total = product if total is None else total + product
     full = fft.irfft2(total, shape, workers=-1)
@@ -260,13 +263,11 @@ def _convolve_sum(images, kernels, grid, margin, stop):
     return np.ascontiguousarray(full[offset : offset + grid.nrows, offset : offset + grid.ncols])
 
 
-def _add_exact_offsets(result, ox, oy, hx, hy, dx, dy, w, grid, kernel, bandwidth, report, stop, minus=None):
+def _add_exact_offsets(result, ox, oy, hx, hy, dx, dy, w, grid, kernel, bandwidth, report, minus=None):
     """Add each incident's exact kernel value at the output centres home + (ox, oy)."""
     flat = result.reshape(-1)
     size = flat.size
     for n in range(len(ox)):
-        if stop():
-            raise Canceled()
         step_x, step_y = int(round(ox[n] / grid.cell)), int(round(oy[n] / grid.cell))
         tx, ty = hx + step_x, hy + step_y
         inside = (tx >= 0) & (tx < grid.ncols) & (ty >= 0) & (ty < grid.nrows)
@@ -275,11 +276,11 @@ def _add_exact_offsets(result, ox, oy, hx, hy, dx, dy, w, grid, kernel, bandwidt
         if minus is not None:
             values -= minus(n, inside)
         flat += np.bincount(ty[inside] * grid.ncols + tx[inside], values, size)
-        if n % 16 == 0:
+        if n % 4 == 0:
             report(0.3 + 0.7 * n / len(ox))
 
 
-def _polyphase_convolve(fine, grid, kernel, bandwidth, s, margin, stop):
+def _polyphase_convolve(fine, grid, kernel, bandwidth, s, margin, progress):
     """Convolve the fine lattice with the kernel, evaluated only at the output cell centres:
     the sum over the s*s lattice phases of (phase image * kernel at that phase's offsets)."""
     phases = fine.reshape(grid.nrows + 2 * margin, s, grid.ncols + 2 * margin, s)
@@ -291,10 +292,10 @@ def _polyphase_convolve(fine, grid, kernel, bandwidth, s, margin, stop):
             dy2, dx2 = ((offsets - py) * f) ** 2, ((offsets - px) * f) ** 2
             images.append(phases[:, py, :, px])
             kernels.append(kernel_values(kernel, dy2[:, None] + dx2[None, :], bandwidth))
-    return _convolve_sum(images, kernels, grid, margin, stop)
+    return _convolve_sum(images, kernels, grid, margin, progress)
 
 
-def _add_tip_and_edge_correction(result, x, y, w, grid, bandwidth, s, report, stop):
+def _add_tip_and_edge_correction(result, x, y, w, grid, bandwidth, s, report):
     """Triangular kernel: where its edge (r = h) or its tip (r = 0) falls between an incident
     and its binning nodes, replace the binned value w * sum_nodes b * K(D - node) by the
     exact w * K(D - delta)."""
@@ -322,4 +323,4 @@ def _add_tip_and_edge_correction(result, x, y, w, grid, bandwidth, s, report, st
                 total = total + share * kernel_values("triangular", nx * nx + ny * ny, bandwidth)
         return w[inside] * total
 
-    _add_exact_offsets(result, ox[ring], oy[ring], hx, hy, dx, dy, w, grid, "triangular", bandwidth, report, stop, binned)
+    _add_exact_offsets(result, ox[ring], oy[ring], hx, hy, dx, dy, w, grid, "triangular", bandwidth, report, binned)

@@ -1,11 +1,12 @@
 """Local statistics of spatial association: Getis-Ord Gi* and Anselin's Local Moran's I,
 their significance (analytical, or conditional permutation) and confidence bins with an
-optional Benjamini-Hochberg false discovery rate correction (METHODS.md 2.1-2.6).
+optional Benjamini-Hochberg false discovery rate correction (docs/methods.md 2.2-2.5).
 """
 
 import numpy as np
 from scipy import stats
 
+from . import silent
 from .weights import cardinality
 
 CONFIDENCE_LEVELS = ((3, 0.01), (2, 0.05), (1, 0.10))
@@ -84,7 +85,7 @@ def benjamini_hochberg(p, alpha):
     return passed
 
 
-def permutation_p(values, neighbours, permutations=999, seed=None, chunk=4096, canceled=None):
+def permutation_p(values, neighbours, permutations=999, seed=None, chunk=4096, progress=None):
     """Two-sided pseudo p-values by conditional permutation (Anselin 1995; esda's scheme):
     x_i stays, its neighbours' values are replaced by draws without replacement from the
     other n - 1 values. ``neighbours`` is binary, without self weights.
@@ -109,11 +110,11 @@ def permutation_p(values, neighbours, permutations=999, seed=None, chunk=4096, c
     position = np.tile(np.arange(widest), permutations)
     drawn_feature = draws.ravel()
 
+    report = progress or silent
     p = np.ones(n)
     testable = np.flatnonzero((count > 0) & (count < n - 1))
     for start in range(0, len(testable), chunk):
-        if canceled is not None and canceled():
-            return None
+        report(start / max(len(testable), 1))
         sites = testable[start : start + chunk]
         c = count[sites]
         # default: the first c + 1 draws minus the last of them

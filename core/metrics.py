@@ -1,4 +1,4 @@
-"""How well hot spots captured crime (METHODS.md 5): hit rate, PAI (Chainey, Tompson &
+"""How well hot spots captured crime (docs/methods.md section 5): hit rate, PAI (Chainey, Tompson &
 Uhlig 2008), PEI (Hunt 2016; its oracle as White, Hunt & Green 2023's PEI*) and RRI (Levine
 2008's recapture rate index)."""
 

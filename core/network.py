@@ -1,5 +1,5 @@
 """Street networks as arrays of straight edges: exact nearest-segment assignment of incidents
-(METHODS.md 4.2) and the junctions where segments meet.
+(docs/methods.md 3.1-3.3) and the junctions where segments meet.
 
 An edge is one straight piece (a, b) of a segment's line; ``owner`` maps edges to segments.
 """
@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial import cKDTree
+
+from . import silent
 
 
 @dataclass
@@ -26,7 +28,7 @@ def point_edge_distance(px, py, ax, ay, bx, by):
     return np.hypot(px - (ax + t * dx), py - (ay + t * dy)), t
 
 
-def nearest_segments(px, py, edges, owner, tolerance):
+def nearest_segments(px, py, edges, owner, tolerance, progress=None):
     """The nearest segment of every point within ``tolerance``, found exactly.
 
     Edges are sampled every ``step`` along their length into a KD-tree; a point's true
@@ -34,7 +36,9 @@ def nearest_segments(px, py, edges, owner, tolerance):
     samples hold it once the best exact distance is at most the k-th sample's distance minus
     step / 2. Points not yet certain are asked again with a larger k.
 
-    ``edges`` is (n, 4): ax, ay, bx, by. Ties between segments go to the lowest index."""
+    ``edges`` is (n, 4): ax, ay, bx, by. Ties between segments go to the lowest index.
+    Points are taken 250,000 at a time, reporting ``progress`` after each batch."""
+    report = progress or silent
     px, py = np.asarray(px, dtype=float), np.asarray(py, dtype=float)
     ax, ay, bx, by = edges.T
     lengths = np.hypot(bx - ax, by - ay)
@@ -49,7 +53,17 @@ def nearest_segments(px, py, edges, owner, tolerance):
     n = len(px)
     segment, distance = np.full(n, -1, dtype=np.int64), np.full(n, np.inf)
     tied = np.zeros(n, dtype=bool)
-    pending, k = np.arange(n), 4
+    for first in range(0, n, 250_000):
+        report(first / max(n, 1))
+        pending = np.arange(first, min(first + 250_000, n))
+        _nearest(px, py, pending, ax, ay, bx, by, owner, tree, samples, edge_of_sample, tolerance, half, segment, distance, tied)
+    report(1.0)
+    return Assignment(segment, distance, int(tied.sum()))
+
+
+def _nearest(px, py, pending, ax, ay, bx, by, owner, tree, samples, edge_of_sample, tolerance, half, segment, distance, tied):
+    """nearest_segments for the points ``pending``, filling segment, distance and tied."""
+    k = 4
     while len(pending):
         k = min(k, len(samples))
         found, index = tree.query(np.column_stack([px[pending], py[pending]]), k=k, distance_upper_bound=tolerance + half, workers=-1)
@@ -70,7 +84,6 @@ def nearest_segments(px, py, edges, owner, tolerance):
         distance[done[inside]] = best[certain][inside]
         pending = pending[~certain]
         k *= 4
-    return Assignment(segment, distance, int(tied.sum()))
 
 
 def junctions(end_x, end_y, tolerance):
@@ -81,14 +94,33 @@ def junctions(end_x, end_y, tolerance):
     return node.ravel(), degree
 
 
-def split_at_junctions(vertices, per_part, tolerance):
-    """Cut centre-lines into block faces: every part is split wherever another line crosses
-    or touches it, and where another line's dangling end comes within ``tolerance`` of it
-    (a digitising gap: that end is moved onto the line). Lines are not split at their own
-    vertices, so a street runs from junction to junction.
+@dataclass
+class Segments:
+    """Street segments as flat arrays: their vertices one after another, the vertex count
+    of each, and the centre-line part each was cut from."""
+
+    vertices: np.ndarray
+    sizes: np.ndarray
+    part: np.ndarray
+
+    def __len__(self):
+        return len(self.sizes)
+
+    def __iter__(self):
+        """(coordinates, part) of each segment."""
+        ends = np.cumsum(self.sizes)
+        return iter([(self.vertices[end - size : end], int(p)) for end, size, p in zip(ends, self.sizes, self.part)])
+
+
+def split_at_junctions(vertices, per_part, tolerance, progress=None):
+    """Cut centre-lines into street segments: every part is split wherever another line
+    crosses or touches it, and where another line's dangling end comes within ``tolerance``
+    of it (a digitising gap: that end is moved onto the line). Lines are not split at their
+    own vertices, so a street runs from junction to junction.
 
     ``vertices`` (m, 2) are the parts' vertices one after another, ``per_part`` their counts.
-    Returns a list of (coordinates, part index), in part order."""
+    Returns :class:`Segments`, in part order."""
+    report = progress or silent
     vertices = np.array(vertices, dtype=float)
     first = np.cumsum(per_part) - per_part
     part_of_vertex = np.repeat(np.arange(len(per_part)), per_part)
@@ -98,6 +130,7 @@ def split_at_junctions(vertices, per_part, tolerance):
     position = start - first[part]  # index of the edge within its part
     a, b = vertices[start], vertices[start + 1]
     candidates = _edge_pairs(a, b, part, position, tolerance)
+    report(0.4)
 
     cuts = [np.empty(0), np.empty(0)]  # (edge, t) of every cut
     e, f = candidates.T if len(candidates) else (np.empty(0, dtype=np.int64),) * 2
@@ -125,7 +158,14 @@ def split_at_junctions(vertices, per_part, tolerance):
     for vertex, target in moved.items():
         vertices[vertex] = target
     cuts = np.concatenate(cut_edges), np.concatenate(cut_t)
-    return _cut_parts(vertices, first, per_part, start, part, position, *cuts, tolerance)
+    report(0.6)
+    pieces = _cut_parts(vertices, first, per_part, start, part, position, *cuts, tolerance)
+    report(1.0)
+    return Segments(
+        np.concatenate([coordinates for coordinates, _ in pieces]) if pieces else np.empty((0, 2)),
+        np.array([len(coordinates) for coordinates, _ in pieces], dtype=np.int64),
+        np.array([p for _, p in pieces], dtype=np.int64),
+    )
 
 
 def _edge_pairs(a, b, part, position, tolerance, skip_neighbours=True):
@@ -213,8 +253,8 @@ def self_overlapping_parts(vertices, per_part, tolerance):
     length = np.hypot(*direction.T)
     unit = direction / np.maximum(length, 1e-12)[:, None]
     # both ends of f within tolerance of e's line, then the overlap of their projections
-    off_a = np.abs(np.cross(unit, a[f] - a[e]))
-    off_b = np.abs(np.cross(unit, b[f] - a[e]))
+    off_a = np.abs(_cross(unit, a[f] - a[e]))
+    off_b = np.abs(_cross(unit, b[f] - a[e]))
     along_a = np.einsum("ij,ij->i", unit, a[f] - a[e])
     along_b = np.einsum("ij,ij->i", unit, b[f] - a[e])
     overlap = np.minimum(np.maximum(along_a, along_b), length) - np.maximum(np.minimum(along_a, along_b), 0.0)
@@ -222,3 +262,8 @@ def self_overlapping_parts(vertices, per_part, tolerance):
     result = np.zeros(len(per_part), dtype=bool)
     result[part[e[bad]]] = True
     return result
+
+
+def _cross(u, v):
+    """z of the cross product of 2-D vectors, row by row (numpy 2 deprecates np.cross here)."""
+    return u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]

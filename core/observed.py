@@ -1,54 +1,23 @@
-"""The patrol dose actually delivered, from GPS pings: which hot spot each ping is in, and
-the dwell episodes of each patrol unit there (METHODS.md 6)."""
+"""The patrol dose actually delivered, from GPS pings: the dwell episodes of each patrol
+unit in each hot spot (docs/methods.md 4.4)."""
 
 from dataclasses import dataclass
 
 import numpy as np
 
 
-def points_in_polygons(x, y, polygons):
-    """Index of the polygon holding each point (-1 for none; the first one if several).
-    ``polygons`` is a list of lists of rings ((k, 2) arrays, the first the outer one).
-    Points on an edge count as inside. Points are sorted by x once; each polygon looks only
-    at the points in its bounding box, then casts rays against its edges (numpy over points)."""
-    with np.errstate(divide="ignore", invalid="ignore"):  # horizontal edges divide by zero
-        return _points_in_polygons(np.asarray(x, dtype=float), np.asarray(y, dtype=float), polygons)
-
-
-def _points_in_polygons(x, y, polygons):
-    result = np.full(len(x), -1, dtype=np.int64)
-    order = np.argsort(x, kind="stable")
-    xs = x[order]
-    for index, rings in enumerate(polygons):
-        outer = rings[0]
-        lo = np.searchsorted(xs, outer[:, 0].min(), side="left")
-        hi = np.searchsorted(xs, outer[:, 0].max(), side="right")
-        candidates = order[lo:hi]
-        candidates = candidates[(y[candidates] >= outer[:, 1].min()) & (y[candidates] <= outer[:, 1].max()) & (result[candidates] < 0)]
-        if len(candidates) == 0:
-            continue
-        px, py = x[candidates, None], y[candidates, None]
-        edges = np.concatenate([np.column_stack([ring[:-1], ring[1:]]) for ring in rings])
-        ax, ay, bx, by = (edges[:, i] for i in range(4))
-        crosses = (ay > py) != (by > py)  # candidates x edges, all edges of all rings at once
-        at = ax + (py - ay) * (bx - ax) / (by - ay)
-        inside = (crosses & (px < at)).sum(axis=1) % 2 == 1
-        cross = (bx - ax) * (py - ay) - (by - ay) * (px - ax)
-        between = (np.minimum(ax, bx) <= px) & (px <= np.maximum(ax, bx)) & (np.minimum(ay, by) <= py) & (py <= np.maximum(ay, by))
-        on_edge = (between & (np.abs(cross) <= 1e-9 * np.maximum(np.abs(bx - ax) + np.abs(by - ay), 1e-12))).any(axis=1)
-        result[candidates[inside | on_edge]] = index
-    return result
-
-
 @dataclass
 class Presence:
     """Per hot spot: minutes of police presence (overlapping units counted once), officer
-    minutes (each unit counted), visits (presence episodes) and the episodes themselves."""
+    minutes (each unit counted) and visits (presence episodes of at least the shortest
+    visit); and the presence episodes themselves (hot spot, begin and end in seconds)."""
 
     minutes: np.ndarray
     officer_minutes: np.ndarray
     visits: np.ndarray
-    episodes: list  # (hot spot, start second, end second) after merging units
+    spot: np.ndarray
+    begin: np.ndarray
+    end: np.ndarray
 
 
 def presence(unit, seconds, spot, spots, max_gap, min_visit=0.0):
@@ -72,15 +41,25 @@ def presence(unit, seconds, spot, spots, max_gap, min_visit=0.0):
     valid = where >= 0
     spot_of, begin, end = where[valid], first[valid], last[valid]
     officer = np.bincount(spot_of, end - begin, minlength=spots) / 60.0
+    spot_of, begin, end = merge_overlapping(spot_of, begin, end)
+    minutes = np.bincount(spot_of, end - begin, minlength=spots) / 60.0
+    visits = np.bincount(spot_of, (end - begin) >= min_visit, minlength=spots).astype(int)
+    return Presence(minutes, officer, visits, spot_of, begin, end)
 
-    minutes, visits, merged = np.zeros(spots), np.zeros(spots, dtype=int), []
-    by_spot = np.lexsort((begin, spot_of))
-    for s, b, e in zip(spot_of[by_spot], begin[by_spot], end[by_spot]):
-        if merged and merged[-1][0] == s and b <= merged[-1][2]:
-            merged[-1][2] = max(merged[-1][2], e)
-        else:
-            merged.append([s, b, e])
-    for s, b, e in merged:
-        minutes[s] += (e - b) / 60.0
-        visits[s] += (e - b) >= min_visit
-    return Presence(minutes, officer, visits, [tuple(m) for m in merged])
+
+def merge_overlapping(key, begin, end):
+    """Intervals [begin, end] of the same key that overlap or touch, merged: sorted by key
+    and begin, an interval starts a new run unless it begins before the end of every
+    earlier one of its key (a running maximum kept apart per key by an integer offset)."""
+    if len(key) == 0:
+        return key, begin, end
+    order = np.lexsort((begin, key))
+    key, begin, end = key[order], begin[order], end[order]
+    origin = begin.min()
+    span = int(np.ceil((end.max() - origin) * 1000)) + 2
+    key_rank = np.cumsum(np.concatenate([[0], key[1:] != key[:-1]]))
+    running = np.maximum.accumulate(np.round((end - origin) * 1000).astype(np.int64) + key_rank * span)
+    begins_run = np.ones(len(key), dtype=bool)
+    begins_run[1:] = (key[1:] != key[:-1]) | (np.round((begin[1:] - origin) * 1000).astype(np.int64) + key_rank[1:] * span > running[:-1])
+    starts = np.flatnonzero(begins_run)
+    return key[starts], begin[starts], np.maximum.reduceat(end, starts)

@@ -1,9 +1,10 @@
-"""Automatic scale for optimized hot spot analysis (METHODS.md 2.7): the cell size of the
+"""Automatic scale for optimized hot spot analysis (docs/methods.md 2.6): the cell size of the
 aggregation grid and the distance band of Gi*."""
 
 import numpy as np
 from scipy.spatial import cKDTree
 
+from . import silent
 from . import weights as spatial_weights
 
 CELLS_ON_SHORTER_SIDE = 50
@@ -30,14 +31,16 @@ def global_moran(values, weights):
     return index, (index - expected) / np.sqrt(variance)
 
 
-def automatic_distance(x, y, values, start):
+def automatic_distance(x, y, values, start, progress=None):
     """ArcGIS's rule: the first peak of global Moran's z over increasing distance bands
     (Incremental Spatial Autocorrelation, from ``start`` in steps of start/2; bands that add
     no neighbour are skipped, so a lattice's plateaus are no peaks); without a peak, the
     mean distance to the k-th nearest neighbour, k = 5 % of the features within
     [3, 30]. Returns (distance, how it was chosen, the z-scores tried)."""
+    report = progress or silent
     tried, scores, links = [], [], -1
-    for d in start * (1 + 0.5 * np.arange(ISA_STEPS)):
+    for step, d in enumerate(start * (1 + 0.5 * np.arange(ISA_STEPS))):
+        report(step / ISA_STEPS)
         w = spatial_weights.distance_band(x, y, d)
         if w.nnz == 0 or w.nnz == links:  # no neighbours yet, or the same neighbours as before
             continue

@@ -32,9 +32,11 @@ class SquareGrid:
         col, row = np.meshgrid(np.arange(c0[0], c1[0] + 1), np.arange(r0[0], r1[0] + 1))
         return col.ravel(), row.ravel()
 
-    def ring(self, cx, cy):
+    def rings(self, cx, cy):
+        """(n, 5, 2) closed rings of the cells centred at (cx, cy)."""
         h = self.size / 2
-        return [(cx - h, cy - h), (cx + h, cy - h), (cx + h, cy + h), (cx - h, cy + h), (cx - h, cy - h)]
+        corners = np.array([(-h, -h), (h, -h), (h, h), (-h, h), (-h, -h)])
+        return np.column_stack([cx, cy])[:, None, :] + corners[None, :, :]
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,12 @@ class HexagonGrid:
             keys_r.append(rows)
         return np.concatenate(keys_q), np.concatenate(keys_r)
 
-    def ring(self, cx, cy):
+    def rings(self, cx, cy):
+        """(n, 7, 2) closed rings of the hexagons centred at (cx, cy)."""
         angles = np.radians(np.arange(0, 361, 60))
-        return list(zip(cx + self.radius * np.cos(angles), cy + self.radius * np.sin(angles)))
+        corners = self.radius * np.column_stack([np.cos(angles), np.sin(angles)])
+        corners[-1] = corners[0]
+        return np.column_stack([cx, cy])[:, None, :] + corners[None, :, :]
 
 
 def _cube_round(q, r):
@@ -87,8 +92,34 @@ def _cube_round(q, r):
 
 
 def count_by_cell(col, row, weights=None):
-    """Unique cell keys with their incident counts (and weight sums)."""
-    keys, inverse, counts = np.unique(np.column_stack([col, row]), axis=0, return_inverse=True, return_counts=True)
-    inverse = inverse.ravel()
-    sums = np.bincount(inverse, weights, len(keys)) if weights is not None else counts.astype(float)
-    return keys[:, 0], keys[:, 1], counts, sums
+    """Unique cell keys (sorted by column, then row) with their incident counts (and
+    weight sums): a bincount over the keys' bounding range when it is small, else a sort
+    of one int64 key per incident."""
+    col, row = np.asarray(col, dtype=np.int64), np.asarray(row, dtype=np.int64)
+    if len(col) == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, empty, np.empty(0)
+    c0, r0 = col.min(), row.min()
+    height = int(row.max() - r0) + 1
+    span = (int(col.max() - c0) + 1) * height
+    key = (col - c0) * height + (row - r0)
+    if span <= max(4 * len(key), 1_000_000):
+        counts = np.bincount(key, minlength=span)
+        keys = np.flatnonzero(counts)
+        sums = np.bincount(key, weights, span)[keys] if weights is not None else counts[keys].astype(float)
+        counts = counts[keys]
+    else:
+        keys, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+        sums = np.bincount(inverse.ravel(), weights, len(keys)) if weights is not None else counts.astype(float)
+    return keys // height + c0, keys % height + r0, counts, sums
+
+
+def lookup(keys_col, keys_row, col, row):
+    """The position of each (col, row) among the cells (keys_col, keys_row), -1 when absent."""
+    base = np.int64(1) << 32
+    cells = (np.asarray(keys_col, dtype=np.int64) + base // 2) * base + (np.asarray(keys_row, dtype=np.int64) + base // 2)
+    wanted = (np.asarray(col, dtype=np.int64) + base // 2) * base + (np.asarray(row, dtype=np.int64) + base // 2)
+    order = np.argsort(cells, kind="stable")
+    slot = np.minimum(np.searchsorted(cells[order], wanted), max(len(cells) - 1, 0))
+    found = (len(cells) > 0) & (cells[order][slot] == wanted) if len(cells) else np.zeros(len(wanted), dtype=bool)
+    return np.where(found, order[slot] if len(cells) else -1, -1)

@@ -1,4 +1,4 @@
-"""Spatial weights as scipy.sparse CSR matrices (METHODS.md 2.3).
+"""Spatial weights as scipy.sparse CSR matrices (docs/methods.md 2.1).
 
 Every builder returns binary weights without the diagonal; Gi* adds its self weight with
 :func:`with_self`, Local Moran row-standardises with :func:`row_standardised`.

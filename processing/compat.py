@@ -38,18 +38,21 @@ WKT_FOR_GDAL = _pick("CrsWktVariant", "PreferredGdal", QgsCoordinateReferenceSys
 
 
 def field(name, kind, alias=None):
-    """A QgsField of kind "double", "int" or "string": QMetaType types from QGIS 3.38 on
-    (QGIS 4 needs them), QVariant types before (3.22 rejects QMetaType)."""
+    """A QgsField of kind "double", "int", "int64", "string", "date", "datetime" or "bool":
+    QMetaType types from QGIS 3.38 on (QGIS 4 needs them), QVariant types before (3.22
+    rejects QMetaType)."""
     from qgis.core import QgsField
 
     if Qgis.QGIS_VERSION_INT >= 33800:
-        from qgis.PyQt.QtCore import QMetaType
+        from qgis.PyQt.QtCore import QMetaType as Types
 
-        types = {"double": QMetaType.Type.Double, "int": QMetaType.Type.Int, "string": QMetaType.Type.QString}
+        names = {"double": "Double", "int": "Int", "int64": "LongLong", "string": "QString", "date": "QDate", "datetime": "QDateTime"}
+        types = {kind: getattr(Types.Type, member) for kind, member in names.items()} | {"bool": Types.Type.Bool}
     else:
-        from qgis.PyQt.QtCore import QVariant
+        from qgis.PyQt.QtCore import QVariant as Types
 
-        types = {"double": QVariant.Double, "int": QVariant.Int, "string": QVariant.String}
+        names = {"double": "Double", "int": "Int", "int64": "LongLong", "string": "String", "date": "Date", "datetime": "DateTime"}
+        types = {kind: getattr(Types, member) for kind, member in names.items()} | {"bool": Types.Bool}
     created = QgsField(name, types[kind])
     if alias:
         created.setAlias(alias)

@@ -1,14 +1,20 @@
-"""QGIS layers to numpy arrays, read once.
+"""QGIS layers to numpy arrays, read once: the one reader.
 
-File-based OGR layers are read through GDAL's Arrow stream (``GetArrowStreamAsNumPy``,
-GDAL >= 3.6): about 0.14 s per million points against 3.8 s through ``getFeatures()``.
-Everything else (PostGIS, memory layers, "selected features only", model outputs) goes
-through the generic feature iterator. Multipoints are exploded, null and empty geometries
-skipped and counted, coordinates transformed to the requested CRS.
-"""
+Every input goes through :class:`Reader`, which asks Processing for the parameter's feature
+source (so "selected features only", feature limits and model outputs are honoured) and
+reads it into a :class:`Features` table: the attributes asked for, the geometries as WKB (to
+write back) and their vertices decoded by numpy in the working CRS.
+
+Whole file layers (GeoPackage, shapefile, ... with no selection, filter, edits or virtual
+fields) are read through GDAL's Arrow stream (``GetArrowStreamAsNumPy``, GDAL >= 3.6): about
+0.14 s per million points against 3.8 s through ``getFeatures()``. Everything else (PostGIS,
+memory layers, selections, model outputs) goes through the feature iterator. Features
+without a geometry are left out and counted; multipoints, multilines and multipolygons keep
+their parts."""
 
 import math
-from dataclasses import dataclass
+import struct
+from dataclasses import dataclass, field
 
 import numpy as np
 from osgeo import ogr
@@ -17,51 +23,292 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsFeatureRequest,
+    QgsFields,
     QgsGeometry,
     QgsLineString,
-    QgsPoint,
     QgsProcessingException,
     QgsProcessingFeatureSource,
     QgsProcessingFeatureSourceDefinition,
+    QgsProcessingParameterDefinition,
     QgsProviderRegistry,
     QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QDate, QDateTime
+from qgis.PyQt.QtCore import QDate, QDateTime, QTime, QVariant
 
-from .compat import POINT_GEOMETRY
+from ..core import geometry, silent
+
+ALL_FIELDS = "all"  # read every field (outputs that keep the input's fields)
+POINT, LINE, POLYGON = 1, 2, 3  # WKB base types of single geometries
+OPTIONAL = QgsProcessingParameterDefinition.Flag.FlagOptional
+
+
+class Reader:
+    """The inputs of one algorithm run: each parameter's feature source, read on request."""
+
+    def __init__(self, algorithm, parameters, context, feedback):
+        self.algorithm, self.parameters, self.context, self.feedback = algorithm, parameters, context, feedback
+        self._sources = {}
+
+    def source(self, key):
+        """The feature source of parameter ``key``; None for an optional one left empty."""
+        if key not in self._sources:
+            source = self.algorithm.parameterAsSource(self.parameters, key, self.context)
+            if source is None and not self.algorithm.parameterDefinition(key).flags() & OPTIONAL:
+                raise QgsProcessingException(self.algorithm.invalidSourceError(self.parameters, key))
+            self._sources[key] = source
+        return self._sources[key]
+
+    def crs(self, key):
+        """The CRS to measure the layer of ``key`` in (see :func:`working_crs`)."""
+        return working_crs(self.source(key), self.context, self.feedback)
+
+    def read(self, key, crs, fields=(), keep=False, geometry=True, progress=None):
+        """Read parameter ``key`` into :class:`Features` (None for an optional parameter left
+        empty). ``fields``: names to read, or ALL_FIELDS; ``keep``: keep the geometries as
+        WKB to write them back; ``crs``: the CRS the vertices are measured in."""
+        source = self.source(key)
+        if source is None:
+            return None
+        layer = self.algorithm.parameterAsVectorLayer(self.parameters, key, self.context)
+        return read(source, layer, self.parameters.get(key), crs, self.context, fields, keep, geometry, progress)
+
+
+def read(source, layer, parameter_value, crs, context, fields=(), keep=False, geometry=True, progress=None):
+    """Read a feature source into :class:`Features` (see Reader.read). ``layer`` is the
+    QgsVectorLayer behind it when Processing names one and ``parameter_value`` the raw
+    parameter: together they tell whether GDAL may read the whole file directly."""
+    names = source.fields().names() if fields == ALL_FIELDS else [f for f in fields if f]
+    missing = [name for name in names if source.fields().lookupField(name) < 0]
+    if missing:
+        raise QgsProcessingException(
+            f"The layer '{source.sourceName()}' has no field '{missing[0]}'. Choose one of its fields: "
+            f"{', '.join(source.fields().names()[:20])}."
+        )
+    path = _plain_ogr_file(layer, parameter_value, names)
+    report = progress or silent
+    if path is not None:
+        features = _read_arrow(*path, source, names, geometry, report)
+    else:
+        features = _read_features(source, names, geometry, report)
+    if geometry:
+        features.decode(source.sourceCrs(), crs, context, keep)
+    report(1.0)
+    return features
 
 
 @dataclass
-class Points:
-    """Incident coordinates (in the CRS asked for) and, when asked, one numeric field.
+class Features:
+    """One source's features (those with a geometry, when geometry is read): attributes as
+    read, geometries as WKB in the source CRS (when kept) and decoded in the working CRS.
 
-    ``values`` is a float array with NaN where the field is NULL. ``skipped`` counts
-    features without a usable geometry."""
+    Vertices are flat: ``vertices`` (m, 2), ``sizes`` the vertex count of each point, line
+    or ring, ``ring_part`` the part of each ring (a polygon part's first ring is its outer
+    one), ``part_owner`` the row of each part."""
 
-    x: np.ndarray
-    y: np.ndarray
-    values: object
-    skipped: int
-    fast_path: bool
-    columns: dict = None  # extra fields asked for: text as str arrays, date-times as epoch seconds
+    name: str
+    fields: QgsFields
+    wkb_type: int
+    ids: np.ndarray  # feature id of each row, to name rows in messages
+    columns: dict  # field name -> values (masked numpy array from Arrow, or a list)
+    wkb: list = None
+    skipped: int = 0  # features without a geometry, left out
+    fast: bool = False
+    vertices: np.ndarray = None
+    sizes: np.ndarray = None
+    ring_part: np.ndarray = None
+    part_owner: np.ndarray = None
+    crs: QgsCoordinateReferenceSystem = None  # of the vertices
+    source_crs: QgsCoordinateReferenceSystem = None  # of the WKB
+    _blobs: list = field(default=None, repr=False)
+
+    def __len__(self):
+        return len(self.ids)
+
+    # --- attributes ----------------------------------------------------------------------
+    def numbers(self, name):
+        """A numeric field as floats, NaN where NULL (text that is no number is refused)."""
+        column = self.columns[name]
+        if isinstance(column, np.ma.MaskedArray):
+            if column.dtype.kind in "biuf":
+                return np.where(np.ma.getmaskarray(column), np.nan, np.ma.getdata(column).astype(float))
+            column = self.values(name)
+        out = np.empty(len(column))
+        for i, value in enumerate(column):
+            if value is None or value == NULL or value == "":
+                out[i] = np.nan
+                continue
+            try:
+                out[i] = float(value)
+            except (TypeError, ValueError):
+                raise QgsProcessingException(
+                    f"'{name}' of feature {self.ids[i]} in '{self.name}' is '{value}', not a number. Correct it or choose a numeric field."
+                ) from None
+        return out
+
+    def texts(self, name):
+        """A field as text (numbers as written, NULL as "")."""
+        values = self.values(name)
+        return np.array(["" if v is None else (format(v, "g") if isinstance(v, float) else str(v)) for v in values], dtype=str)
+
+    def seconds(self, name):
+        """A date, date-time, ISO text or epoch-seconds field as seconds since 1970 (UTC),
+        NaN where NULL or unreadable."""
+        column = self.columns[name]
+        if isinstance(column, np.ma.MaskedArray) and column.dtype.kind == "M":
+            data = np.ma.getdata(column)
+            seconds = data.astype("datetime64[ms]").astype(np.int64) / 1000.0
+            return np.where(np.ma.getmaskarray(column) | np.isnat(data), np.nan, seconds)
+        values = self.values(name)
+        if all(v is None or isinstance(v, (int, float)) for v in values):
+            return np.array([np.nan if v is None else float(v) for v in values])
+        return np.array([_epoch(v) for v in values], dtype=float)
+
+    def values(self, name):
+        """A field's values as plain Python (None for NULL), as a list: what writers take."""
+        column = self.columns[name]
+        if not isinstance(column, np.ma.MaskedArray):
+            return [None if v is None or (isinstance(v, QVariant) and v.isNull()) else _plain(v) for v in column]
+        data = np.ma.getdata(column)
+        if data.dtype.kind == "S":  # text: each distinct value decoded once
+            distinct, position = np.unique(data, return_inverse=True)
+            text = np.char.decode(distinct, "utf-8").astype(object)
+            values = text[position.ravel()]
+        else:
+            values = data.astype(object)
+        values[np.ma.getmaskarray(column)] = None
+        return values.tolist()
+
+    # --- geometry --------------------------------------------------------------------------
+    @property
+    def x(self):
+        """x of every point (multipoints give several; ``part_owner`` maps them to rows)."""
+        return self.vertices[:, 0]
+
+    @property
+    def y(self):
+        return self.vertices[:, 1]
+
+    def centroids(self):
+        """(x, y) of each row: the point itself (the first part of a multipoint), the
+        length-weighted centroid of a line, the area-weighted centroid of a polygon."""
+        kind = QgsWkbTypes.geometryType(self.wkb_type)
+        n = len(self)
+        if kind == QgsWkbTypes.GeometryType.PointGeometry:
+            first = self.first_points()
+            return self.vertices[first, 0], self.vertices[first, 1]
+        if kind == QgsWkbTypes.GeometryType.LineGeometry:
+            _, centre = geometry.line_lengths_and_centroids(self.vertices, self.sizes, self.part_owner, n)
+        else:
+            _, centre = geometry.polygon_areas_and_centroids(self.vertices, self.sizes, self.ring_part, self.part_owner, n)
+        return centre[:, 0], centre[:, 1]
+
+    def first_points(self):
+        """The index (into x, y) of each row's first point."""
+        first = np.full(len(self), -1)
+        first[self.part_owner[::-1]] = np.arange(len(self.part_owner))[::-1]
+        return first
+
+    def edges(self):
+        """(k, 4) straight edges ax, ay, bx, by of every line part, and the row of each."""
+        ax, ay, bx, by, part = geometry.ring_edges(self.vertices, self.sizes)
+        return np.column_stack([ax, ay, bx, by]), self.part_owner[self.ring_part[part]]
+
+    def ring_owner(self):
+        """The row of each ring (polygons) or line part."""
+        return self.part_owner[self.ring_part]
+
+    def subset(self, rows):
+        """The table restricted to ``rows`` (a boolean mask or indices), parts renumbered."""
+        rows = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows, dtype=np.int64)
+        renumber = np.full(len(self), -1)
+        renumber[rows] = np.arange(len(rows))
+        part_keep = renumber[self.part_owner] >= 0
+        ring_keep = part_keep[self.ring_part]
+        part_renumber = np.cumsum(part_keep) - 1
+        columns = {
+            name: (column[rows] if isinstance(column, np.ndarray) else [column[i] for i in rows]) for name, column in self.columns.items()
+        }
+        return Features(
+            self.name,
+            self.fields,
+            self.wkb_type,
+            self.ids[rows],
+            columns,
+            [self.wkb[i] for i in rows] if self.wkb is not None else None,
+            self.skipped,
+            self.fast,
+            self.vertices[np.repeat(ring_keep, self.sizes)],
+            self.sizes[ring_keep],
+            part_renumber[self.ring_part[ring_keep]],
+            renumber[self.part_owner[part_keep]],
+            self.crs,
+            self.source_crs,
+        )
+
+    def decode(self, source_crs, crs, context, keep):
+        """Decode the WKB blobs read into vertex arrays in ``crs``; rows without a usable
+        geometry are dropped and counted in ``skipped``."""
+        vertices, sizes, ring_part, part_owner = decode_wkb(self._blobs)
+        usable = np.bincount(part_owner, minlength=len(self._blobs)) > 0
+        if not usable.all():
+            self.skipped += int((~usable).sum())
+            renumber = np.cumsum(usable) - 1
+            part_owner = renumber[part_owner]
+            self.ids = self.ids[usable]
+            self.columns = {
+                name: (column[usable] if isinstance(column, np.ndarray) else [v for v, u in zip(column, usable) if u])
+                for name, column in self.columns.items()
+            }
+            self._blobs = [b for b, u in zip(self._blobs, usable) if u]
+        if source_crs != crs and len(vertices):
+            vertices = np.column_stack(transform_xy(vertices[:, 0], vertices[:, 1], source_crs, crs, context))
+        self.vertices, self.sizes, self.ring_part, self.part_owner = vertices, sizes, ring_part, part_owner
+        self.crs, self.source_crs = crs, source_crs
+        self.wkb = self._blobs if keep else None
+        self._blobs = None
 
 
-def read_points(source, layer, parameter_value, crs, context, field=None, columns=()):
-    """Read a point source into arrays, transformed to ``crs``.
+def _plain(value):
+    """A QGIS attribute as a plain Python value (date-times as timezone-aware datetimes)."""
+    if isinstance(value, QDateTime):
+        return value.toPyDateTime() if value.timeSpec() == 0 else _aware(value)
+    if isinstance(value, QDate):
+        return value.toPyDate() if value.isValid() else None
+    if isinstance(value, QTime):
+        return value.toPyTime() if value.isValid() else None
+    return value
 
-    ``source`` is the QgsProcessingFeatureSource, ``layer`` the QgsVectorLayer behind it when
-    Processing can name one (``parameterAsVectorLayer``), ``parameter_value`` the raw
-    parameter (it tells whether only the selected features are wanted). ``columns`` are
-    further fields read as they are (text) or as seconds since 1970 (dates and times)."""
-    path = _plain_ogr_file(layer, parameter_value)
-    if path is not None:
-        points = _read_arrow(*path, field, columns)
-    else:
-        points = _read_features(source, field, columns)
-    if source.sourceCrs() != crs and len(points.x):
-        points.x, points.y = transform_xy(points.x, points.y, source.sourceCrs(), crs, context)
-    return points
+
+def _aware(value):
+    """A QDateTime with a time zone or offset as an aware datetime (UTC)."""
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(value.toMSecsSinceEpoch() / 1000.0, tz=timezone.utc) if value.isValid() else None
+
+
+def _epoch(value):
+    """Seconds since 1970 of one date or time value (NaN when it is none)."""
+    from datetime import date, datetime, timezone
+
+    if value is None or (isinstance(value, QVariant) and value.isNull()):
+        return np.nan
+    if isinstance(value, QDateTime):
+        return value.toMSecsSinceEpoch() / 1000.0 if value.isValid() else np.nan
+    if isinstance(value, QDate):
+        return QDateTime(value).toMSecsSinceEpoch() / 1000.0 if value.isValid() else np.nan
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc).timestamp()
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return np.nan
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def working_crs(source, context, feedback):
@@ -69,18 +316,20 @@ def working_crs(source, context, feedback):
     geographic (degrees are no distance), with a note in the log."""
     crs = source.sourceCrs()
     if not crs.isValid():
-        raise QgsProcessingException("The input layer has no valid CRS. Set its CRS (Layer Properties > Source) and run again.")
+        raise QgsProcessingException(
+            f"The layer '{source.sourceName()}' has no valid CRS. Set its CRS (Layer Properties > Source) and run again."
+        )
     if not crs.isGeographic():
         return crs
     wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
     centre = QgsCoordinateTransform(crs, wgs84, context.transformContext()).transform(source.sourceExtent().center())
     if not (math.isfinite(centre.x()) and math.isfinite(centre.y())):
-        raise QgsProcessingException("The input layer is empty or its extent is invalid.")
+        raise QgsProcessingException(f"The layer '{source.sourceName()}' is empty or its extent is invalid.")
     zone = min(int((centre.x() + 180) // 6) + 1, 60)
     utm = QgsCoordinateReferenceSystem(f"EPSG:{(32600 if centre.y() >= 0 else 32700) + zone}")
     feedback.pushInfo(
-        f"The input is in a geographic CRS ({crs.authid()}); it is measured in {utm.authid()} ({utm.description()}) "
-        "and distances are read in metres."
+        f"'{source.sourceName()}' is in a geographic CRS ({crs.authid()}); it is measured in {utm.authid()} "
+        f"({utm.description()}) and distances are read in metres."
     )
     return utm
 
@@ -89,7 +338,7 @@ def transform_xy(x, y, source_crs, target_crs, context):
     """Transform coordinate arrays in one batched PROJ call, with the project's datum
     transformations: through a QgsLineString, whose QPolygonF buffer numpy reads back."""
     transform = QgsCoordinateTransform(source_crs, target_crs, context.transformContext())
-    line = QgsLineString(x.tolist(), y.tolist())
+    line = QgsLineString(np.ascontiguousarray(x, dtype=float).tolist(), np.ascontiguousarray(y, dtype=float).tolist())
     line.transform(transform)
     polygon = line.asQPolygonF()
     buffer = polygon.data()
@@ -98,354 +347,217 @@ def transform_xy(x, y, source_crs, target_crs, context):
     return xy[:, 0], xy[:, 1]
 
 
-def _plain_ogr_file(layer, parameter_value):
-    """(path, layer name) when the whole layer is a plain OGR file we may read directly."""
-    if not isinstance(layer, QgsVectorLayer) or layer.providerType() != "ogr" or layer.subsetString():
+def union_of(features, crs, context):
+    """The geometries of a :class:`Features` table read with ``keep=True``, dissolved into
+    one QGIS geometry in ``crs`` (for areas: overlapping hot spots count once)."""
+    parts = [QgsGeometry() for _ in features.wkb]
+    for part, blob in zip(parts, features.wkb):
+        part.fromWkb(blob)
+    union = QgsGeometry.unaryUnion(parts)
+    if features.source_crs != crs:
+        union.transform(QgsCoordinateTransform(features.source_crs, crs, context.transformContext()))
+    return union
+
+
+# --- the two ways in ---------------------------------------------------------------------
+def _plain_ogr_file(layer, parameter_value, names):
+    """(path, layer name) when the whole layer is a plain OGR file GDAL may read directly:
+    no selection, filter, feature limit, unsaved edits, or fields OGR does not know."""
+    if not isinstance(layer, QgsVectorLayer) or layer.providerType() != "ogr" or layer.subsetString() or layer.isModified():
         return None
     if isinstance(parameter_value, QgsProcessingFeatureSourceDefinition):
         if parameter_value.selectedFeaturesOnly or parameter_value.featureLimit not in (-1, None):
             return None
         if getattr(parameter_value, "filterExpression", ""):
             return None
+    provider_fields = layer.dataProvider().fields().names()
+    if any(name not in provider_fields for name in names):  # virtual or joined fields
+        return None
     parts = QgsProviderRegistry.instance().decodeUri("ogr", layer.source())
     path = parts.get("path")
-    if not path or parts.get("layerId") not in (None, ""):
-        return None
+    if not path or parts.get("layerId") not in (None, "") or path.lower().endswith((".csv", ".txt")):
+        return None  # CSV columns are text to OGR but typed to QGIS
     return path, parts.get("layerName") or None
 
 
-def _read_arrow(path, layer_name, field, columns=()):
+def _read_arrow(path, layer_name, source, names, with_geometry, report):
     dataset = ogr.Open(path)
     if dataset is None:
-        raise OSError(f"GDAL cannot open {path}")
+        raise QgsProcessingException(f"GDAL cannot open {path}.")
     ogr_layer = dataset.GetLayerByName(layer_name) if layer_name else dataset.GetLayer(0)
+    fid_column = ogr_layer.GetFIDColumn() or "OGC_FID"
     geometry_column = ogr_layer.GetGeometryColumn() or "wkb_geometry"
     definition = ogr_layer.GetLayerDefn()
-    ignored = [definition.GetFieldDefn(i).GetName() for i in range(definition.GetFieldCount())]
-    for wanted in ([field] if field is not None else []) + list(columns):
-        if wanted in ignored:
-            ignored.remove(wanted)
-    ogr_layer.SetIgnoredFields(ignored)
-    xs, ys, values, skipped = [], [], [], 0
-    extra = {name: [] for name in columns}
+    wanted = set(names)
+    ogr_layer.SetIgnoredFields(
+        [
+            definition.GetFieldDefn(i).GetName()
+            for i in range(definition.GetFieldCount())
+            if definition.GetFieldDefn(i).GetName() not in wanted
+        ]
+        + ([] if with_geometry else ["OGR_GEOMETRY"])
+    )
+    total = max(ogr_layer.GetFeatureCount(), 1)
+    ids, blobs, parts = [], [], {name: [] for name in names}
+    done = 0
     # Not INCLUDE_FID=NO: GDAL 3.6 then returns equal-length geometries as empty bytes.
     for batch in ogr_layer.GetArrowStreamAsNumPy():
-        geometries = np.ma.asarray(batch[geometry_column])
-        present = ~np.ma.getmaskarray(geometries)
-        x, y, owner = _points_from_wkb(geometries.data[present])
-        keep = np.isfinite(x) & np.isfinite(y)
-        with_point = np.bincount(owner[keep], minlength=int(present.sum())) > 0
-        skipped += int((~present).sum()) + int((~with_point).sum())
-        xs.append(x[keep])
-        ys.append(y[keep])
-        if field is not None:
-            column = np.ma.asarray(batch[field]).astype(float).filled(np.nan)
-            values.append(column[present][owner[keep]])
-        for name in columns:
-            extra[name].append(_plain_column(np.ma.asarray(batch[name]))[present][owner[keep]])
-    return Points(
-        np.concatenate(xs) if xs else np.empty(0),
-        np.concatenate(ys) if ys else np.empty(0),
-        (np.concatenate(values) if values else np.empty(0)) if field is not None else None,
-        skipped,
-        True,
-        {name: np.concatenate(parts) if parts else np.empty(0) for name, parts in extra.items()},
+        count = len(batch[fid_column])
+        ids.append(np.asarray(batch[fid_column]))
+        if with_geometry:
+            blobs.extend(_blob_list(batch[geometry_column]))
+        for name in names:
+            parts[name].append(batch[fid_column] if name == fid_column else batch[name])
+        done += count
+        report(0.9 * done / total)
+    columns = {name: np.ma.concatenate([np.ma.asarray(p) for p in chunks]) if chunks else np.ma.array([]) for name, chunks in parts.items()}
+    features = Features(
+        source.sourceName(), source.fields(), source.wkbType(), np.concatenate(ids) if ids else np.empty(0, np.int64), columns
     )
+    features.fast = True
+    features._blobs = blobs
+    return features
 
 
-def _plain_column(column):
-    """An Arrow column as numpy: date-times as float seconds since 1970 (NaN when NULL),
-    text as a str array ("" when NULL), numbers as floats (NaN when NULL)."""
+def _blob_list(column):
+    """An Arrow geometry column as a list of WKB bytes (None where NULL)."""
+    column = np.ma.asarray(column)
     mask = np.ma.getmaskarray(column)
     data = np.ma.getdata(column)
-    if data.dtype.kind == "M":
-        seconds = data.astype("datetime64[ms]").astype(np.int64) / 1000.0
-        return np.where(mask | np.isnat(data), np.nan, seconds)
-    if data.dtype.kind in "SO":  # text: NULL as "", each distinct value decoded once
-        if data.dtype.kind == "O":
-            data = np.where(mask | np.equal(data, None), b"", data)
-            data = data.astype("S") if any(isinstance(v, bytes) for v in data[:1]) else data.astype(str)
-        distinct, position = np.unique(np.where(mask, data[:0].dtype.type(), data), return_inverse=True)
-        text = np.char.decode(distinct, "utf-8") if distinct.dtype.kind == "S" else distinct
-        return text[position.ravel()]
-    return np.where(mask, np.nan, data.astype(float))
+    if data.dtype.kind == "V":  # GDAL gives equal-length blobs as one fixed-width buffer
+        blobs = data.tolist()
+    else:
+        blobs = list(data)
+    return [None if m else bytes(b) for b, m in zip(blobs, mask)]
 
 
-def _points_from_wkb(blobs):
-    """x, y and the index of the owning geometry for each point in a list of WKB blobs.
-    The common case (all 2-D or all 3-D single points, little-endian) is decoded in one
-    numpy view; anything else (multipoints, big-endian) geometry by geometry with OGR."""
-    if len(blobs) == 0:
-        return np.empty(0), np.empty(0), np.empty(0, dtype=np.int64)
-    if blobs.dtype.kind == "V":  # GDAL gives equal-length blobs as one fixed-width buffer
-        raw = np.ascontiguousarray(blobs).view(np.uint8).reshape(len(blobs), blobs.dtype.itemsize)
-        blobs = [row.tobytes() for row in raw] if raw.shape[1] not in (21, 29, 37) else None
-    elif len({len(b) for b in blobs}) == 1 and len(blobs[0]) in (21, 29, 37):
-        raw, blobs = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), -1), None
-    if blobs is None:
-        kind = raw[:, 1:5].copy().view("<u4").ravel() % 1000
-        if (raw[:, 0] == 1).all() and (kind == 1).all():
-            coords = raw[:, 5:21].copy().view("<f8")
-            return coords[:, 0], coords[:, 1], np.arange(len(raw))
-        blobs = [row.tobytes() for row in raw]
-    xs, ys, owner = [], [], []
-    for i, blob in enumerate(blobs):
-        geometry = ogr.CreateGeometryFromWkb(bytes(blob))
-        parts = [geometry] if geometry.GetGeometryCount() == 0 else [geometry.GetGeometryRef(k) for k in range(geometry.GetGeometryCount())]
-        for part in parts:
-            if part.IsEmpty():
-                continue
-            xs.append(part.GetX())
-            ys.append(part.GetY())
-            owner.append(i)
-    return np.array(xs, dtype=float), np.array(ys, dtype=float), np.array(owner, dtype=np.int64)
-
-
-def _read_features(source, field, columns=()):
+def _read_features(source, names, with_geometry, report):
     fields = source.fields()
-    index = fields.lookupField(field) if field is not None else -1
-    extra = [fields.lookupField(name) for name in columns]
-    request = QgsFeatureRequest()
-    request.setSubsetOfAttributes([i for i in [index] + extra if i >= 0])
-    xs, ys, values, skipped = [], [], [], 0
-    rows = {name: [] for name in columns}
-    for feature in source.getFeatures(request):
-        geometry = feature.geometry()
-        if geometry.isNull() or geometry.isEmpty():
-            skipped += 1
+    indexes = [fields.lookupField(name) for name in names]
+    request = QgsFeatureRequest().setSubsetOfAttributes(indexes)
+    if not with_geometry:
+        request.setFlags(QgsFeatureRequest.Flag.NoGeometry)
+    total = max(source.featureCount(), 1)
+    ids, blobs, rows = [], [], []
+    for n, feature in enumerate(source.getFeatures(request, QgsProcessingFeatureSource.Flag.FlagSkipGeometryValidityChecks)):
+        if n % 10000 == 0:
+            report(0.9 * n / total)
+        ids.append(feature.id())
+        attributes = feature.attributes()
+        rows.append([attributes[i] for i in indexes])
+        if with_geometry:
+            shape = feature.geometry()
+            blobs.append(None if shape.isNull() else bytes(shape.asWkb()))
+    columns = {name: list(values) for name, values in zip(names, zip(*rows))} if rows else {name: [] for name in names}
+    features = Features(source.sourceName(), fields, source.wkbType(), np.array(ids, dtype=np.int64), columns)
+    features._blobs = blobs
+    return features
+
+
+# --- WKB ---------------------------------------------------------------------------------
+def decode_wkb(blobs):
+    """Vertices of a list of WKB blobs (None for no geometry): (vertices, sizes, ring_part,
+    part_owner), as :class:`Features` holds them. Points give one vertex each (empty ones
+    none); curves are linearised. Uniform little-endian points, lines and one-ring
+    polygons (the usual case) are decoded in one numpy pass; anything else blob by blob."""
+    fast = _decode_uniform(blobs)
+    if fast is not None:
+        return fast
+    vertices, sizes, ring_part, part_owner = [], [], [], []
+    part = 0
+    for row, blob in enumerate(blobs):
+        if blob is None:
             continue
-        points = geometry.asMultiPoint() if QgsWkbTypes.isMultiType(geometry.wkbType()) else [geometry.asPoint()]
-        value = np.nan
-        if field is not None:
-            attribute = feature.attribute(index)
-            value = np.nan if attribute is None or attribute == NULL else float(attribute)
-        plain = [_plain_attribute(feature.attribute(i)) for i in extra]
-        for point in points:
-            xs.append(point.x())
-            ys.append(point.y())
-            values.append(value)
-            for name, item in zip(columns, plain):
-                rows[name].append(item)
-    return Points(
-        np.array(xs, dtype=float),
-        np.array(ys, dtype=float),
-        np.array(values, dtype=float) if field is not None else None,
-        skipped,
-        False,
-        {name: _as_column(items) for name, items in rows.items()},
+        for rings in _parts(blob):
+            for ring in rings:
+                vertices.append(ring)
+                sizes.append(len(ring))
+                ring_part.append(part)
+            part_owner.append(row)
+            part += 1
+    if not vertices:
+        empty = np.empty(0, dtype=np.int64)
+        return np.empty((0, 2)), empty, empty, empty
+    return (
+        np.concatenate(vertices),
+        np.array(sizes, dtype=np.int64),
+        np.array(ring_part, dtype=np.int64),
+        np.array(part_owner, dtype=np.int64),
     )
 
 
-def _plain_attribute(value):
-    """A QGIS attribute as a plain value: date-times as seconds since 1970, NULL as None."""
-    if value is None or value == NULL:
+def _decode_uniform(blobs):
+    if not blobs or any(b is None for b in blobs):
         return None
-    if isinstance(value, QDateTime):
-        return value.toMSecsSinceEpoch() / 1000.0 if value.isValid() else None
-    if isinstance(value, QDate):
-        return QDateTime(value).toMSecsSinceEpoch() / 1000.0 if value.isValid() else None
-    return value
-
-
-def _as_column(items):
-    """Numbers (date-times are numbers by now) as a float array with NaN, the rest as a str
-    array with "" for NULL (as the Arrow path gives them)."""
-    if all(item is None or isinstance(item, (int, float)) for item in items):
-        return np.array([np.nan if item is None else float(item) for item in items], dtype=float)
-    return np.array(["" if item is None else str(item) for item in items])
-
-
-@dataclass
-class Features:
-    """Every feature of a source (geometry and attributes, kept to be written back), with
-    the coordinates of its point or centroid in the working CRS, one numeric field (NaN for
-    NULL) and, when asked, the polygon vertices (x, y, feature index) for contiguity."""
-
-    geometries: list
-    attributes: list
-    x: np.ndarray
-    y: np.ndarray
-    values: np.ndarray
-    vertices: object
-    without_geometry: int
-
-
-def read_features(source, field, crs, context, feedback, with_vertices=False):
-    """Read points or polygons once: geometries, attributes, centroids, one field, vertices.
-
-    Geometry validity is not checked here (a centroid does not need it, and dropping
-    features would change the statistic silently)."""
-    index = source.fields().lookupField(field) if field else -1
-    points = QgsWkbTypes.geometryType(source.wkbType()) == POINT_GEOMETRY and not QgsWkbTypes.isMultiType(source.wkbType())
-    geometries, attributes, xs, ys, vertex_rows = [], [], [], [], []
-    without_geometry = 0
-    total = max(source.featureCount(), 1)
-    request = QgsFeatureRequest()
-    for n, feature in enumerate(source.getFeatures(request, QgsProcessingFeatureSource.Flag.FlagSkipGeometryValidityChecks)):
-        if n % 10000 == 0:
-            if feedback.isCanceled():
-                return None
-            feedback.setProgress(30 * n / total)
-        geometry = feature.geometry()
-        if geometry.isEmpty():
-            without_geometry += 1
-            continue
-        point = geometry.asPoint() if points else geometry.centroid().asPoint()
-        if with_vertices:
-            vertex_rows.extend((vertex.x(), vertex.y(), len(geometries)) for vertex in geometry.vertices())
-        geometries.append(geometry)
-        attributes.append(feature.attributes())
-        xs.append(point.x())
-        ys.append(point.y())
-    values = np.array([np.nan if index < 0 or a[index] is None or a[index] == NULL else float(a[index]) for a in attributes], dtype=float)
-    x, y = np.array(xs, dtype=float), np.array(ys, dtype=float)
-    vertices = np.array(vertex_rows, dtype=float).reshape(-1, 3) if with_vertices else None
-    if source.sourceCrs() != crs and len(x):
-        x, y = transform_xy(x, y, source.sourceCrs(), crs, context)
-        if with_vertices and len(vertices):
-            vertices[:, 0], vertices[:, 1] = transform_xy(vertices[:, 0], vertices[:, 1], source.sourceCrs(), crs, context)
-    return Features(geometries, attributes, x, y, values, vertices, without_geometry)
-
-
-@dataclass
-class Lines:
-    """Every line feature (geometry and attributes), its straight edges (ax, ay, bx, by) in
-    the working CRS with the feature index of each, and the two ends of every part."""
-
-    geometries: list
-    attributes: list
-    edges: np.ndarray
-    owner: np.ndarray
-    ends: np.ndarray  # (m, 3): x, y, feature index
-    skipped: int
-    vertices: np.ndarray = None  # the parts' vertices one after another (working CRS)
-    per_part: np.ndarray = None  # vertex count of each part
-    part_owner: np.ndarray = None  # feature index of each part
-
-
-def read_lines(source, crs, context, feedback):
-    """Read a line source once; empty and zero-length lines are skipped and counted.
-    Vertices come from the geometries' WKB, decoded by numpy (no Python object per vertex)."""
-    geometries, attributes, blobs, skipped = [], [], [], 0
-    request = QgsFeatureRequest()
-    for n, feature in enumerate(source.getFeatures(request, QgsProcessingFeatureSource.Flag.FlagSkipGeometryValidityChecks)):
-        if n % 10000 == 0 and feedback.isCanceled():
-            return None
-        geometry = feature.geometry()
-        if geometry.isEmpty():
-            skipped += 1
-            continue
-        geometries.append(geometry)
-        attributes.append(feature.attributes())
-        blobs.append(bytes(geometry.asWkb()))
-    vertices, part_owner, per_part = _vertices_from_wkb(blobs)
-    if len(per_part) == 0:
-        return Lines([], [], np.empty((0, 4)), np.empty(0, dtype=np.int64), np.empty((0, 3)), skipped + len(geometries))
-    # edges join consecutive vertices of the same part
-    part_of_vertex = np.repeat(np.arange(len(per_part)), per_part)
-    same_part = part_of_vertex[:-1] == part_of_vertex[1:]
-    edges = np.column_stack([vertices[:-1], vertices[1:]])[same_part]
-    owner = part_owner[part_of_vertex[:-1][same_part]]
-    first = np.cumsum(per_part) - per_part
-    ends = np.column_stack([np.concatenate([vertices[first], vertices[first + per_part - 1]]), np.tile(part_owner, 2).astype(float)])
-    # zero-length lines: dropped, the rest renumbered
-    length = np.bincount(owner, np.hypot(edges[:, 2] - edges[:, 0], edges[:, 3] - edges[:, 1]), len(geometries))
-    keep = length > 0
-    if not keep.all():
-        skipped += int((~keep).sum())
-        renumber = np.cumsum(keep) - 1
-        edges, owner = edges[keep[owner]], renumber[owner[keep[owner]]]
-        ends = ends[keep[ends[:, 2].astype(np.int64)]]
-        ends[:, 2] = renumber[ends[:, 2].astype(np.int64)]
-        geometries = [g for g, k in zip(geometries, keep) if k]
-        attributes = [a for a, k in zip(attributes, keep) if k]
-    if not keep.all():
-        part_keep = keep[part_owner]
-        vertices = vertices[np.repeat(part_keep, per_part)]
-        per_part, part_owner = per_part[part_keep], renumber[part_owner[part_keep]]
-    if source.sourceCrs() != crs and len(edges):
-        edges[:, 0], edges[:, 1] = transform_xy(edges[:, 0].copy(), edges[:, 1].copy(), source.sourceCrs(), crs, context)
-        edges[:, 2], edges[:, 3] = transform_xy(edges[:, 2].copy(), edges[:, 3].copy(), source.sourceCrs(), crs, context)
-        ends[:, 0], ends[:, 1] = transform_xy(ends[:, 0].copy(), ends[:, 1].copy(), source.sourceCrs(), crs, context)
-        vertices = np.column_stack(transform_xy(vertices[:, 0].copy(), vertices[:, 1].copy(), source.sourceCrs(), crs, context))
-    return Lines(geometries, attributes, edges, owner, ends, skipped, vertices, per_part, part_owner)
-
-
-def _vertices_from_wkb(blobs):
-    """All vertices (m, 2) of a list of (Multi)LineString WKB blobs, with the feature of each
-    part and the vertex count of each part. Little-endian 2-D LineStrings (the usual case)
-    are decoded in one pass; anything else blob by blob."""
-    if not blobs:
-        return np.empty((0, 2)), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     sizes = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs))
     joined = np.frombuffer(b"".join(blobs), dtype=np.uint8)
     starts = np.cumsum(sizes) - sizes
+    if (sizes < 9).any() or not (joined[starts] == 1).all():
+        return None
     kinds = joined[starts[:, None] + np.arange(1, 5)].copy().view("<u4").ravel()
-    if (joined[starts] == 1).all() and (kinds == 2).all():
-        header = (starts[:, None] + np.arange(9)).ravel()
-        coordinates = np.delete(joined, header).view("<f8").reshape(-1, 2)
-        per_part = (sizes - 9) // 16
-        return coordinates, np.arange(len(blobs)), per_part
-    vertices, owner, per_part = [], [], []
-    for index, blob in enumerate(blobs):
-        for line in _lines_from_wkb(blob):
-            vertices.append(line)
-            owner.append(index)
-            per_part.append(len(line))
-    if not vertices:
-        return np.empty((0, 2)), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    return np.concatenate(vertices), np.array(owner, dtype=np.int64), np.array(per_part, dtype=np.int64)
+    n = len(blobs)
+    rows = np.arange(n)
+    if (kinds == POINT).all() and (sizes == 21).all():
+        xy = joined.reshape(n, 21)[:, 5:].copy().view("<f8")
+        keep = np.isfinite(xy).all(axis=1)  # POINT EMPTY is NaN, NaN
+        return xy[keep], np.ones(int(keep.sum()), dtype=np.int64), np.arange(int(keep.sum())), rows[keep]
+    if (kinds == LINE).all():
+        header = 9
+    elif (kinds == POLYGON).all():
+        if not (joined[starts[:, None] + np.arange(5, 9)].copy().view("<u4").ravel() == 1).all():
+            return None  # holes: blob by blob
+        header = 13
+    else:
+        return None
+    counts = joined[starts[:, None] + np.arange(header - 4, header)].copy().view("<u4").ravel().astype(np.int64)
+    if not (sizes == header + 16 * counts).all():
+        return None
+    keep = counts > 0
+    coordinates = np.delete(joined, (starts[:, None] + np.arange(header)).ravel()).view("<f8").reshape(-1, 2)
+    return coordinates, counts[keep], np.arange(int(keep.sum())), rows[keep]
 
 
-def _lines_from_wkb(wkb, offset=0):
-    """The (n, 2) vertex arrays of a (Multi)LineString in ISO WKB (2-D, Z, M or ZM)."""
+def _parts(blob):
+    """The parts of one WKB geometry, each a list of (k, 2) rings or lines (a point is a
+    one-vertex line)."""
+    geometries, _ = _walk(memoryview(blob), 0)
+    return geometries
+
+
+def _walk(wkb, offset):
     order = "<" if wkb[offset] == 1 else ">"
-    kind = int.from_bytes(wkb[offset + 1 : offset + 5], "little" if order == "<" else "big")
-    base, dims = kind % 1000, 2 + (kind // 1000 in (1, 2)) + 2 * (kind // 1000 == 3)
-    count = int.from_bytes(wkb[offset + 5 : offset + 9], "little" if order == "<" else "big")
-    if base == 2:
-        coords = np.frombuffer(wkb, dtype=order + "f8", count=count * dims, offset=offset + 9)
-        return [coords.reshape(count, dims)[:, :2]]
-    if base == 5:
-        lines, position = [], offset + 9
+    (kind,) = struct.unpack_from(order + "I", wkb, offset + 1)
+    has_z, has_m = bool(kind & 0x80000000), bool(kind & 0x40000000)
+    srid = 4 if kind & 0x20000000 else 0
+    kind &= 0x0FFFFFFF
+    base, flag = kind % 1000, kind // 1000
+    has_z, has_m = has_z or flag in (1, 3), has_m or flag in (2, 3)
+    dims = 2 + has_z + has_m
+    offset += 5 + srid
+    if base == POINT:
+        coordinates = np.frombuffer(wkb, dtype=order + "f8", count=dims, offset=offset)[:2].reshape(1, 2)
+        return ([[coordinates]] if np.isfinite(coordinates).all() else []), offset + 8 * dims
+    (count,) = struct.unpack_from(order + "I", wkb, offset)
+    offset += 4
+    if base == LINE:
+        coordinates = np.frombuffer(wkb, dtype=order + "f8", count=count * dims, offset=offset).reshape(count, dims)[:, :2]
+        return ([[coordinates]] if count else []), offset + 8 * dims * count
+    if base == POLYGON:
+        rings = []
         for _ in range(count):
-            part_dims = dims
-            part_count = int.from_bytes(wkb[position + 5 : position + 9], "little" if wkb[position] == 1 else "big")
-            lines.extend(_lines_from_wkb(wkb, position))
-            position += 9 + part_count * part_dims * 8
-        return lines
-    return []
-
-
-def union_of(source, crs, context):
-    """All geometries of a source as one, in ``crs`` (e.g. a study area made of beats)."""
-    parts = [f.geometry() for f in source.getFeatures() if not f.geometry().isEmpty()]
-    if not parts:
-        raise QgsProcessingException(f"The layer '{source.sourceName()}' has no geometries.")
-    union = QgsGeometry.unaryUnion(parts)
-    if source.sourceCrs() != crs:
-        union.transform(QgsCoordinateTransform(source.sourceCrs(), crs, context.transformContext()))
-    return union
-
-
-class PreparedArea:
-    """Point-in-polygon tests against one geometry through GEOS's prepared geometry (edges
-    count as inside); it keeps the geometry its engine points into."""
-
-    def __init__(self, geometry):
-        self.geometry = geometry
-        self.engine = QgsGeometry.createGeometryEngine(geometry.constGet())
-        self.engine.prepareGeometry()
-
-    def contains(self, x, y):
-        return self.engine.intersects(QgsPoint(x, y))
-
-    def contains_all(self, x, y):
-        return np.fromiter((self.engine.intersects(QgsPoint(px, py)) for px, py in zip(x, y)), dtype=bool, count=len(x))
-
-
-def polygon_rings(geometry):
-    """The rings ((k, 2) arrays, outer first) of each part of a (multi)polygon, as
-    core.observed.points_in_polygons takes them."""
-    parts = geometry.asMultiPolygon() if geometry.isMultipart() else [geometry.asPolygon()]
-    return [[np.array([(p.x(), p.y()) for p in ring]) for ring in polygon] for polygon in parts]
+            (points,) = struct.unpack_from(order + "I", wkb, offset)
+            offset += 4
+            rings.append(np.frombuffer(wkb, dtype=order + "f8", count=points * dims, offset=offset).reshape(points, dims)[:, :2])
+            offset += 8 * dims * points
+        return ([rings] if rings and len(rings[0]) else []), offset
+    if base in (4, 5, 6, 7):  # multipoint, multiline, multipolygon, collection
+        parts = []
+        for _ in range(count):
+            inner, offset = _walk(wkb, offset)
+            parts.extend(inner)
+        return parts, offset
+    # curves and anything else: linearised by OGR
+    start = offset - 9 - srid
+    curve = ogr.CreateGeometryFromWkb(bytes(wkb[start:]))
+    inner, _ = _walk(memoryview(curve.GetLinearGeometry().ExportToIsoWkb()), 0)
+    return inner, start + curve.WkbSize()

@@ -14,10 +14,9 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QColor
 
-from .algorithms.base import PLUGIN_DIR
 from .compat import POLYGON_GEOMETRY, STATISTIC_MAX
 
-STYLES_DIR = os.path.join(PLUGIN_DIR, "resources", "styles")
+STYLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources", "styles")
 
 
 class _StyleOnLoad(QgsProcessingLayerPostProcessorInterface):

@@ -11,7 +11,7 @@ import sys
 import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHIPPED = ("metadata.txt", "LICENSE", "README.md", "__init__.py", "plugin.py", "core/", "processing/", "ui/", "resources/")
+SHIPPED = ("metadata.txt", "LICENSE", "README.md", "__init__.py", "plugin.py", "core/", "docs/", "processing/", "ui/", "resources/")
 LIMIT_BYTES = 25 * 1024 * 1024
 
 

@@ -26,7 +26,7 @@ def write(path, kind, rows, fields, epsg=32630):
 
 
 def network(tmp_path):
-    """A 3 x 3 block grid (100 m blocks), one feature per block face, plus a curved segment."""
+    """A 3 x 3 block grid (100 m blocks), one feature per street segment, plus a curved segment."""
     segments = []
     for i in range(4):
         for j in range(3):

@@ -64,7 +64,7 @@ def test_constructed_tracks(tmp_path):
     rows = [rows[i] for i in np.random.default_rng(1).permutation(len(rows))]  # out of order
     pings = write_pings(tmp_path / "pings.gpkg", rows)
     fields = {"UNIT_FIELD": "unit_id", "TIME_FIELD": "pinged_at"}
-    result = run({"PINGS": pings, "HOTSPOTS": plan_layer(), "OUTPUT_SHIFTS": "memory:", **fields})
+    result = run({"PINGS": pings, "HOTSPOTS": plan_layer(), "OUTPUT_SHIFTS": "memory:", "SHIFT_START": 6.0, **fields})
     spots = {f["name"]: f for f in result["OUTPUT"].getFeatures()}
     # A: presence [0, 900] and [1200, 1500] = 15 + 5 = 20 min in 2 visits; officer minutes 10 + 10 + 5 = 25
     assert spots["A"]["minutes_observed"] == pytest.approx(20.0) and spots["A"]["visits_observed"] == 2

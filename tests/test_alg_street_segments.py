@@ -39,7 +39,7 @@ def test_bad_input(tmp_path):
 
 def test_sample_city_single_segment_hot_spot_is_found(tmp_path):
     segments = run("streetsegments", {"INPUT": f"{SAMPLE_CITY}|layername=streets", "OUTPUT": str(tmp_path / "segments.gpkg")})
-    assert 1500 <= segments["SEGMENT_COUNT"] <= 4000  # "a few thousand block faces"
+    assert 1500 <= segments["SEGMENT_COUNT"] <= 4000  # "a few thousand street segments"
     counted = run(
         "assignincidents",
         {"INCIDENTS": f"{SAMPLE_CITY}|layername=incidents", "SEGMENTS": segments["OUTPUT"], "TOLERANCE": 20.0, "OUTPUT": "memory:"},
@@ -50,7 +50,7 @@ def test_sample_city_single_segment_hot_spot_is_found(tmp_path):
     centre = QgsGeometry.fromPointXY(QgsPointXY(truth.GetField("centre_x"), truth.GetField("centre_y")))
     planted = min(layer.getFeatures(), key=lambda f: f.geometry().distance(centre))
     assert planted["street_name"] == "Rowan Street"
-    assert planted["length"] == pytest.approx(2 * truth.GetField("radius_m"), rel=0.02)  # the whole block face, junction to junction
+    assert planted["length"] == pytest.approx(2 * truth.GetField("radius_m"), rel=0.02)  # the whole street segment, junction to junction
     assert planted["incident_count"] >= truth.GetField("n_incidents")
     ranked = sorted((f["incident_count"] for f in layer.getFeatures()), reverse=True)
     assert planted["incident_count"] >= ranked[int(0.01 * len(ranked))]  # in the top 1 % of segments

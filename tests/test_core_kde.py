@@ -134,9 +134,13 @@ def test_surface_integrates_to_total_weight():
 def test_cancel_stops_the_computation():
     x, y = clustered(np.random.default_rng(1))
     grid = kde.grid_for_extent(0, 0, 1000, 1000, 10.0)
+
+    def cancel(fraction):
+        raise Canceled()
+
     for kernel in kde.KERNELS:
         with pytest.raises(Canceled):
-            kde.density(x, y, grid, kernel, 100.0, canceled=lambda: True)
+            kde.density(x, y, grid, kernel, 100.0, progress=cancel)
 
 
 def test_progress_is_reported_up_to_one():

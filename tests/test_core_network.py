@@ -83,7 +83,7 @@ def split(parts, tolerance=1.0):
     return split_at_junctions(np.concatenate(parts), np.array([len(p) for p in parts]), tolerance)
 
 
-def test_long_lines_crossing_without_shared_vertices_become_block_faces():
+def test_long_lines_crossing_without_shared_vertices_become_street_segments():
     # 5 avenues and 4 streets, each one straight line across the whole grid (no vertex at any
     # crossing): every avenue is cut by 4 streets into 5 faces, every street by 5 avenues into 6
     avenues = [[(x, -10.0), (x, 410.0)] for x in (0.0, 110.0, 190.0, 300.0, 420.0)]

@@ -1,35 +1,10 @@
-"""core.observed: point-in-polygon against a brute-force reference, and dwell times against
-hand-computed ping tracks (enter, leave, gaps, two units at once, pings on the boundary)."""
+"""core.observed: dwell times against hand-computed ping tracks (enter, leave, gaps, two
+units at once)."""
 
 import numpy as np
 import pytest
 
-from hotspot_policing.core.observed import points_in_polygons, presence
-
-SQUARE = [np.array([[0, 0], [100, 0], [100, 100], [0, 100], [0, 0]], dtype=float)]
-L_SHAPE = [np.array([[200, 0], [300, 0], [300, 50], [250, 50], [250, 100], [200, 100], [200, 0]], dtype=float)]
-WITH_HOLE = [
-    np.array([[400, 0], [500, 0], [500, 100], [400, 100], [400, 0]], dtype=float),
-    np.array([[430, 30], [470, 30], [470, 70], [430, 70], [430, 30]], dtype=float),
-]
-
-
-def test_points_in_polygons_match_geometry_by_hand():
-    rng = np.random.default_rng(2)
-    x, y = rng.uniform(-20, 520, 20000), rng.uniform(-20, 120, 20000)
-    found = points_in_polygons(x, y, [SQUARE, L_SHAPE, WITH_HOLE])
-    expected = np.full(len(x), -1)
-    expected[(x >= 0) & (x <= 100) & (y >= 0) & (y <= 100)] = 0
-    expected[((x >= 200) & (x <= 300) & (y >= 0) & (y <= 50)) | ((x >= 200) & (x <= 250) & (y >= 0) & (y <= 100))] = 1
-    hole = (x > 430) & (x < 470) & (y > 30) & (y < 70)
-    expected[(x >= 400) & (x <= 500) & (y >= 0) & (y <= 100) & ~hole] = 2
-    np.testing.assert_array_equal(found, expected)
-
-
-def test_points_exactly_on_the_boundary_are_inside():
-    x = np.array([0.0, 100.0, 50.0, 250.0, 275.0, 100.0000001])
-    y = np.array([50.0, 100.0, 0.0, 75.0, 50.0, 50.0])
-    assert points_in_polygons(x, y, [SQUARE, L_SHAPE]).tolist() == [0, 0, 0, 1, 1, -1]
+from hotspot_policing.core.observed import merge_overlapping, presence
 
 
 def track(unit, start, end, step=30.0):
@@ -64,3 +39,12 @@ def test_dwell_times_by_hand():
     # visits shorter than a minimum do not count as visits
     strict = presence(unit, seconds, spot, 2, max_gap=120.0, min_visit=400.0)
     assert strict.visits.tolist() == [1, 0]
+
+
+def test_merge_overlapping_per_key_by_hand():
+    key = np.array([0, 0, 0, 1, 1, 0])
+    begin = np.array([0.0, 5.0, 20.0, 3.0, 4.0, 12.0])
+    end = np.array([10.0, 8.0, 30.0, 5.0, 9.0, 20.0])
+    merged = merge_overlapping(key, begin, end)
+    # key 0: [0, 10] holds [5, 8]; [12, 20] touches [20, 30]; key 1: [3, 5] and [4, 9] overlap
+    assert [m.tolist() for m in merged] == [[0, 0, 1], [0.0, 12.0, 3.0], [10.0, 30.0, 9.0]]

@@ -26,7 +26,7 @@ def test_each_point_falls_in_the_cell_with_the_nearest_centre(grid):
 
 def test_hexagon_geometry():
     grid = tessellation.HexagonGrid(100.0, 0.0, 0.0)
-    ring = np.array(grid.ring(0.0, 0.0))
+    ring = grid.rings(np.array([0.0]), np.array([0.0]))[0]
     assert np.ptp(ring[:, 1]) == pytest.approx(100.0)  # height = cell size (flat to flat)
     assert np.ptp(ring[:, 0]) == pytest.approx(200.0 / np.sqrt(3))  # width = 2 size / sqrt 3
     # neighbouring centres are one cell size apart

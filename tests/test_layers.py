@@ -14,7 +14,7 @@ from qgis.core import (
     QgsVectorLayerSelectedFeatureSource,
 )
 
-from hotspot_policing.processing.layers import read_points
+from hotspot_policing.processing.layers import read
 
 
 def make_layer(path, rows):
@@ -35,7 +35,7 @@ def make_layer(path, rows):
     return QgsVectorLayer(str(path), "pts", "ogr")
 
 
-def read(layer, definition=None, crs=None):
+def read_points(layer, definition=None, crs=None):
     """Read as an algorithm would: the feature source honours "selected features only"."""
     context = QgsProcessingContext()
     context.setProject(QgsProject.instance())
@@ -44,7 +44,7 @@ def read(layer, definition=None, crs=None):
         source = QgsProcessingFeatureSource(selected, context)
     else:
         source = QgsProcessingFeatureSource(layer, context)
-    return read_points(source, layer, definition, crs or layer.crs(), context, "harm")
+    return read(source, layer, definition, crs or layer.crs(), context, ["harm"])
 
 
 ROWS = [
@@ -58,12 +58,12 @@ ROWS = [
 
 
 def test_arrow_path_reads_points_values_and_counts_skipped(tmp_path):
-    points = read(make_layer(tmp_path / "a.gpkg", ROWS))
-    assert points.fast_path
+    points = read_points(make_layer(tmp_path / "a.gpkg", ROWS))
+    assert points.fast
     order = np.argsort(points.x)
     np.testing.assert_array_equal(points.x[order], [1, 3, 5, 7, 9])
     np.testing.assert_array_equal(points.y[order], [2, 4, 6, 8, 10])
-    np.testing.assert_array_equal(points.values[order], [1, np.nan, 4, 4, 5])
+    np.testing.assert_array_equal(points.numbers("harm")[points.part_owner][order], [1, np.nan, 4, 4, 5])
     assert points.skipped == 2
 
 
@@ -71,11 +71,11 @@ def test_feature_path_gives_the_same_arrays(tmp_path, qgis_new_project):
     layer = make_layer(tmp_path / "b.gpkg", ROWS)
     QgsProject.instance().addMapLayer(layer)
     layer.selectAll()
-    points = read(layer, QgsProcessingFeatureSourceDefinition(layer.id(), selectedFeaturesOnly=True))
-    assert not points.fast_path
+    points = read_points(layer, QgsProcessingFeatureSourceDefinition(layer.id(), selectedFeaturesOnly=True))
+    assert not points.fast
     order = np.argsort(points.x)
     np.testing.assert_array_equal(points.x[order], [1, 3, 5, 7, 9])
-    np.testing.assert_array_equal(points.values[order], [1, np.nan, 4, 4, 5])
+    np.testing.assert_array_equal(points.numbers("harm")[points.part_owner][order], [1, np.nan, 4, 4, 5])
     assert points.skipped == 2
 
 
@@ -83,14 +83,14 @@ def test_equal_length_blobs_keep_trailing_zero_bytes(tmp_path):
     # x = 0.0 and y = 0.0 end their WKB in zero bytes; GDAL hands equal-length blobs over as
     # one fixed-width buffer, which must not be trimmed.
     rows = [(f"POINT ({x} 0)", 1.0) for x in (0.0, 2.0, 4.0)]
-    points = read(make_layer(tmp_path / "c.gpkg", rows))
+    points = read_points(make_layer(tmp_path / "c.gpkg", rows))
     np.testing.assert_array_equal(np.sort(points.x), [0, 2, 4])
     np.testing.assert_array_equal(points.y, [0, 0, 0])
 
 
 def test_points_are_transformed_to_the_requested_crs(tmp_path):
     layer = make_layer(tmp_path / "d.gpkg", [("POINT (440000 4470000)", 1.0)])
-    points = read(layer, crs=QgsCoordinateReferenceSystem("EPSG:4326"))
+    points = read_points(layer, crs=QgsCoordinateReferenceSystem("EPSG:4326"))
     # UTM 30N (440000, 4470000) is about 3.7040 W, 40.3819 N (independent value from PROJ via osr).
     src, dst = osr.SpatialReference(), osr.SpatialReference()
     src.ImportFromEPSG(32630)

@@ -1,11 +1,9 @@
 """hotspotpolicing:assignincidents: incidents to their nearest street segment, counted."""
 
+from enum import IntEnum
+
 import numpy as np
 from qgis.core import (
-    QgsFeature,
-    QgsFields,
-    QgsGeometry,
-    QgsPointXY,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterDistance,
@@ -18,28 +16,36 @@ from qgis.core import (
 )
 from scipy.spatial import cKDTree
 
+from ...core.geometry import line_lengths_and_centroids
 from ...core.network import junctions, nearest_segments
-from ..compat import ADVANCED, LINE_GEOMETRY, LINE_SOURCE, METERS, NUMERIC_FIELD, POINT_GEOMETRY, POINT_SOURCE
-from ..compat import field as make_field
-from ..layers import read_features, read_lines, read_points, working_crs
-from ..styles import style_on_completion
-from .base import HotspotAlgorithm, add_features
+from ..compat import ADVANCED, LINE_GEOMETRY, LINE_SOURCE, METERS
+from ..layers import ALL_FIELDS
+from ..sinks import Column, points_wkb
+from .base import IncidentAlgorithm, stage
+from .street_segments import usable_lines
 
-INTERSECTION_RULES = ("Nearest segment (ties to the lowest segment id)", "Separate intersection units")
+INTERSECTION_RULES = ("Nearest segment (ties to the first in the layer)", "Separate intersection units")
 
 
-class AssignIncidents(HotspotAlgorithm):
+class IntersectionRule(IntEnum):
+    """The INTERSECTION_RULE enum (positions are public)."""
+
+    NEAREST_SEGMENT = 0
+    SEPARATE = 1
+
+
+class AssignIncidents(IncidentAlgorithm):
     INCIDENTS = "INCIDENTS"
     SEGMENTS = "SEGMENTS"
     SEGMENT_ID_FIELD = "SEGMENT_ID_FIELD"
     TOLERANCE = "TOLERANCE"
-    WEIGHT_FIELD = "WEIGHT_FIELD"
     INTERSECTION_RULE = "INTERSECTION_RULE"
     INTERSECTION_RADIUS = "INTERSECTION_RADIUS"
     OUTPUT = "OUTPUT"
     OUTPUT_INCIDENTS = "OUTPUT_INCIDENTS"
     OUTPUT_INTERSECTIONS = "OUTPUT_INTERSECTIONS"
     GROUP_ID = "streetsegments"
+    METHODS_SECTION = "3.2"
 
     def name(self):
         return "assignincidents"
@@ -48,14 +54,14 @@ class AssignIncidents(HotspotAlgorithm):
         return self.tr("Assign incidents to street segments")
 
     def tags(self):
-        return self.tr("street segment,block face,snap,nearest,count,micro places,crime concentration").split(",")
+        return self.tr("street segment,snap,nearest,count,micro places,crime concentration").split(",")
 
-    def shortHelpString(self):
+    def help(self):
         return self.tr(
             "<p>Snaps every incident to its nearest street segment within TOLERANCE and counts the "
             "incidents (and sums WEIGHT_FIELD, e.g. harm) per segment: the unit of street-segment "
             "hot spot policing (Weisburd et al.).</p>"
-            "<p><b>Method.</b> Exact Euclidean point-to-segment distance (METHODS 4.2), found through a "
+            "<p><b>Method.</b> Exact Euclidean point-to-segment distance, found through a "
             "KD-tree of points sampled along the segments and verified against the exact distance, "
             "so no pair is missed and no loop runs over all pairs. An incident equidistant from "
             "several segments (e.g. exactly at a junction) goes to the lowest segment id; the log "
@@ -72,11 +78,9 @@ class AssignIncidents(HotspotAlgorithm):
         )
 
     def initAlgorithm(self, config=None):
-        incidents = QgsProcessingParameterFeatureSource(self.INCIDENTS, self.tr("Incidents"), [POINT_SOURCE])
-        incidents.setHelp(self.tr("Point layer of incidents."))
-        self.addParameter(incidents)
+        self.add_incidents_parameter()
         segments = QgsProcessingParameterFeatureSource(self.SEGMENTS, self.tr("Street segments"), [LINE_SOURCE])
-        segments.setHelp(self.tr("Block-face segments, e.g. the output of 'Street centre-lines to block faces'."))
+        segments.setHelp(self.tr("Street segments, e.g. the output of 'Street centre-lines to street segments'."))
         self.addParameter(segments)
         identifier = QgsProcessingParameterField(
             self.SEGMENT_ID_FIELD, self.tr("Segment id field"), "segment_id", self.SEGMENTS, optional=True
@@ -86,15 +90,7 @@ class AssignIncidents(HotspotAlgorithm):
         tolerance = QgsProcessingParameterDistance(self.TOLERANCE, self.tr("Snapping tolerance"), 30.0, self.SEGMENTS, minValue=0.0)
         tolerance.setHelp(self.tr("Incidents farther than this from every segment stay unmatched (geocoded addresses: 15-30 m)."))
         self.addParameter(tolerance)
-        weight = QgsProcessingParameterField(
-            self.WEIGHT_FIELD,
-            self.tr("Weight field (e.g. harm)"),
-            parentLayerParameterName=self.INCIDENTS,
-            type=NUMERIC_FIELD,
-            optional=True,
-        )
-        weight.setHelp(self.tr("Optional: also sum this field per segment (weight_sum)."))
-        self.addParameter(weight)
+        self.add_weight_parameter("Optional: also sum this field per segment (weight_sum).")
         rule = QgsProcessingParameterEnum(
             self.INTERSECTION_RULE, self.tr("Incidents at intersections"), options=[self.tr(r) for r in INTERSECTION_RULES], defaultValue=0
         )
@@ -120,64 +116,40 @@ class AssignIncidents(HotspotAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("UNMATCHED", self.tr("Incidents beyond the tolerance")))
         self.addOutput(QgsProcessingOutputNumber("AT_INTERSECTIONS", self.tr("Incidents assigned to intersections")))
 
-    def processAlgorithm(self, parameters, context, feedback):
-        incidents = self.parameterAsSource(parameters, self.INCIDENTS, context)
-        segments = self.parameterAsSource(parameters, self.SEGMENTS, context)
-        if incidents is None or segments is None:
-            raise QgsProcessingException(self.invalidSourceError(parameters, self.INCIDENTS if incidents is None else self.SEGMENTS))
-        if QgsWkbTypes.geometryType(incidents.wkbType()) != POINT_GEOMETRY:
+    def process(self, parameters, context, feedback):
+        segments_source = self.reader.source(self.SEGMENTS)
+        if QgsWkbTypes.geometryType(segments_source.wkbType()) != LINE_GEOMETRY:
             raise QgsProcessingException(
-                self.tr("The incidents must be points (got {}).").format(QgsWkbTypes.displayString(incidents.wkbType()))
-            )
-        if QgsWkbTypes.geometryType(segments.wkbType()) != LINE_GEOMETRY:
-            raise QgsProcessingException(
-                self.tr("The street segments must be lines (got {}).").format(QgsWkbTypes.displayString(segments.wkbType()))
+                self.tr("The street segments must be lines (got {}).").format(QgsWkbTypes.displayString(segments_source.wkbType()))
             )
         tolerance = self.parameterAsDouble(parameters, self.TOLERANCE, context)
         if tolerance <= 0:
             raise QgsProcessingException(self.tr("The snapping tolerance must be greater than 0 (e.g. 30 m)."))
-        crs = working_crs(segments, context, feedback)
-        if incidents.sourceCrs() != segments.sourceCrs():
+        crs = self.reader.crs(self.SEGMENTS)
+        incidents_source = self.reader.source(self.INCIDENTS)
+        if incidents_source.sourceCrs() != segments_source.sourceCrs():
             feedback.pushInfo(
                 self.tr("Incidents ({}) and segments ({}) differ in CRS; both are measured in {}.").format(
-                    incidents.sourceCrs().authid(), segments.sourceCrs().authid(), crs.authid()
+                    incidents_source.sourceCrs().authid(), segments_source.sourceCrs().authid(), crs.authid()
                 )
             )
+        lines = usable_lines(self.reader.read(self.SEGMENTS, crs, ALL_FIELDS, keep=True, progress=stage(feedback, 0, 20)), feedback)
+        want_incidents = parameters.get(self.OUTPUT_INCIDENTS) is not None
+        incidents, weights = self.read_incidents(
+            parameters, context, crs, fields=ALL_FIELDS if want_incidents else (), keep=want_incidents, progress=stage(feedback, 20, 40)
+        )
+        x, y = incidents.x, incidents.y
 
-        lines = read_lines(segments, crs, context, feedback)
-        if lines is None:
-            return {}
-        if lines.skipped:
-            feedback.pushWarning(self.tr("Skipped {} segments without geometry or of zero length.").format(lines.skipped))
-        if not lines.geometries:
-            raise QgsProcessingException(self.tr("The street segments layer has no usable lines."))
-        weight_field = self.parameterAsString(parameters, self.WEIGHT_FIELD, context) or None
-        want_incidents = self.OUTPUT_INCIDENTS in parameters and parameters[self.OUTPUT_INCIDENTS] is not None
-        if want_incidents:
-            table = read_features(incidents, weight_field, crs, context, feedback)
-            if table is None:
-                return {}
-            x, y, weights = table.x, table.y, (table.values if weight_field else None)
-        else:
-            layer = self.parameterAsVectorLayer(parameters, self.INCIDENTS, context)
-            points = read_points(incidents, layer, parameters.get(self.INCIDENTS), crs, context, weight_field)
-            x, y, weights = points.x, points.y, points.values
-        if len(x) == 0:
-            raise QgsProcessingException(self.tr("The incidents layer has no points."))
-        if weights is not None and (np.isnan(weights).any() or (weights < 0).any()):
-            raise QgsProcessingException(
-                self.tr("The weight field '{}' has NULL or negative values; fill or filter them first.").format(weight_field)
-            )
-        feedback.setProgress(40)
-
-        assignment = nearest_segments(x, y, lines.edges, lines.owner, tolerance)
+        edges, edge_owner = lines.edges()
+        assignment = nearest_segments(x, y, edges, edge_owner, tolerance, progress=stage(feedback, 40, 70))
         segment = assignment.segment
         node_of_incident = None
-        if self.parameterAsEnum(parameters, self.INTERSECTION_RULE, context) == 1:
-            node, degree = junctions(lines.ends[:, 0], lines.ends[:, 1], max(tolerance * 1e-3, 1e-6))
+        if self.parameterAsEnum(parameters, self.INTERSECTION_RULE, context) == IntersectionRule.SEPARATE:
+            ends = segment_ends(lines)
+            node, degree = junctions(ends[:, 0], ends[:, 1], max(tolerance * 1e-3, 1e-6))
             crossing = np.flatnonzero(degree >= 3)
-            node_x = np.bincount(node, lines.ends[:, 0])[crossing] / degree[crossing]
-            node_y = np.bincount(node, lines.ends[:, 1])[crossing] / degree[crossing]
+            node_x = np.bincount(node, ends[:, 0])[crossing] / degree[crossing]
+            node_y = np.bincount(node, ends[:, 1])[crossing] / degree[crossing]
             radius = self.parameterAsDouble(parameters, self.INTERSECTION_RADIUS, context)
             distance, nearest = (
                 cKDTree(np.column_stack([node_x, node_y])).query(np.column_stack([x, y]), distance_upper_bound=radius)
@@ -200,87 +172,59 @@ class AssignIncidents(HotspotAlgorithm):
             )
         if assignment.ties:
             feedback.pushInfo(
-                self.tr("{} incidents were equally near two or more segments and went to the lowest segment id.").format(assignment.ties)
+                self.tr("{} incidents were equally near two or more segments and went to the first in the layer.").format(assignment.ties)
             )
 
-        n = len(lines.geometries)
+        n = len(lines)
         counts = np.bincount(segment[matched], minlength=n)
-        sums = np.bincount(segment[matched], weights[matched], minlength=n) if weights is not None else None
-        lengths = np.bincount(
-            lines.owner, np.hypot(lines.edges[:, 2] - lines.edges[:, 0], lines.edges[:, 3] - lines.edges[:, 1]), minlength=n
-        )
+        lengths, _ = line_lengths_and_centroids(lines.vertices, lines.sizes, lines.part_owner, n)
         kilometres = lengths * QgsUnitTypes.fromUnitToUnitFactor(crs.mapUnits(), METERS) / 1000.0
-        ids = self._segment_ids(parameters, context, segments, lines)
+        name = self.parameterAsString(parameters, self.SEGMENT_ID_FIELD, context)
+        ids = lines.values(name) if name and name in lines.columns else None
+        columns = [] if ids is not None else [Column("segment_id", "int", np.arange(1, n + 1))]
+        columns.append(Column("incident_count", "int", counts))
+        if weights is not None:
+            columns.append(Column("weight_sum", "double", np.bincount(segment[matched], weights[matched], minlength=n)))
+        columns.append(Column("incidents_per_km", "double", np.divide(counts, kilometres, out=np.zeros(n), where=kilometres > 0)))
         results = {"MATCHED": int(matched.sum()), "UNMATCHED": unmatched, "AT_INTERSECTIONS": at_nodes}
-        results[self.OUTPUT] = self._write_segments(parameters, context, segments, lines, ids, counts, sums, kilometres, weight_field)
+        results[self.OUTPUT] = self.writer.features(self.OUTPUT, columns, base=lines, style="segments", progress=stage(feedback, 70, 90))
         if want_incidents:
-            results[self.OUTPUT_INCIDENTS] = self._write_incidents(parameters, context, incidents, table, ids, segment, assignment.distance)
+            first = incidents.first_points()
+            own = segment[first]
+            label = np.where(own >= 0, own + 1, 0) if ids is None else np.array([None if s < 0 else str(ids[s]) for s in own], dtype=object)
+            label = np.where(own >= 0, label, None) if ids is None else label
+            results[self.OUTPUT_INCIDENTS] = self.writer.features(
+                self.OUTPUT_INCIDENTS,
+                [
+                    Column("segment_id", "int" if ids is None else "string", label),
+                    Column("snap_distance", "double", np.where(own >= 0, assignment.distance[first], np.nan)),
+                ],
+                base=incidents,
+                progress=stage(feedback, 90, 97),
+            )
         if node_of_incident is not None and parameters.get(self.OUTPUT_INTERSECTIONS) is not None:
-            results[self.OUTPUT_INTERSECTIONS] = self._write_intersections(
-                parameters, context, crs, node_x, node_y, degree[crossing], node_of_incident, weights
+            taken = node_of_incident >= 0
+            results[self.OUTPUT_INTERSECTIONS] = self.writer.features(
+                self.OUTPUT_INTERSECTIONS,
+                [
+                    Column("intersection_id", "int", np.arange(1, len(node_x) + 1)),
+                    Column("degree", "int", degree[crossing]),
+                    Column("incident_count", "int", np.bincount(node_of_incident[taken], minlength=len(node_x))),
+                    Column(
+                        "weight_sum",
+                        "double",
+                        np.bincount(node_of_incident[taken], weights[taken] if weights is not None else None, minlength=len(node_x)),
+                    ),
+                ],
+                geometry=points_wkb(node_x, node_y),
+                wkb_type=QgsWkbTypes.Type.Point,
+                crs=crs,
+                progress=stage(feedback, 97, 100),
             )
         return results
 
-    def _segment_ids(self, parameters, context, segments, lines):
-        name = self.parameterAsString(parameters, self.SEGMENT_ID_FIELD, context)
-        index = segments.fields().lookupField(name) if name else -1
-        if index < 0:
-            return None
-        return [attributes[index] for attributes in lines.attributes]
 
-    def _write_segments(self, parameters, context, segments, lines, ids, counts, sums, kilometres, weight_field):
-        fields = QgsFields(segments.fields())
-        added = ([] if ids is not None else [("segment_id", "int")]) + [("incident_count", "int")]
-        added += [("weight_sum", "double")] if weight_field else []
-        added += [("incidents_per_km", "double")]
-        for name, kind in added:
-            fields.append(make_field(name, kind))
-        sink, destination = self.parameterAsSink(parameters, self.OUTPUT, context, fields, segments.wkbType(), segments.sourceCrs())
-        per_km = np.divide(counts, kilometres, out=np.zeros(len(counts)), where=kilometres > 0)
-        columns = ([] if ids is not None else [list(range(1, len(counts) + 1))]) + [counts.tolist()]
-        columns += [sums.tolist()] if weight_field else []
-        columns += [per_km.tolist()]
-        batch = []
-        for geometry, attributes, extra in zip(lines.geometries, lines.attributes, zip(*columns)):
-            feature = QgsFeature(fields)
-            feature.setGeometry(geometry)
-            feature.setAttributes(attributes + list(extra))
-            batch.append(feature)
-        add_features(sink, batch)
-        style_on_completion(context, destination, "segments")
-        return destination
-
-    def _write_incidents(self, parameters, context, incidents, table, ids, segment, distance):
-        fields = QgsFields(incidents.fields())
-        fields.append(make_field("segment_id", "int" if ids is None else "string"))
-        fields.append(make_field("snap_distance", "double"))
-        sink, destination = self.parameterAsSink(
-            parameters, self.OUTPUT_INCIDENTS, context, fields, incidents.wkbType(), incidents.sourceCrs()
-        )
-        batch = []
-        for i, (geometry, attributes) in enumerate(zip(table.geometries, table.attributes)):
-            feature = QgsFeature(fields)
-            feature.setGeometry(geometry)
-            s = int(segment[i])
-            label = None if s < 0 else (s + 1 if ids is None else str(ids[s]))
-            feature.setAttributes(attributes + [label, float(distance[i]) if s >= 0 else None])
-            batch.append(feature)
-        add_features(sink, batch)
-        return destination
-
-    def _write_intersections(self, parameters, context, crs, node_x, node_y, degree, node_of_incident, weights):
-        fields = QgsFields()
-        for name, kind in (("intersection_id", "int"), ("degree", "int"), ("incident_count", "int"), ("weight_sum", "double")):
-            fields.append(make_field(name, kind))
-        sink, destination = self.parameterAsSink(parameters, self.OUTPUT_INTERSECTIONS, context, fields, QgsWkbTypes.Type.Point, crs)
-        taken = node_of_incident >= 0
-        counts = np.bincount(node_of_incident[taken], minlength=len(node_x))
-        sums = np.bincount(node_of_incident[taken], weights[taken] if weights is not None else None, minlength=len(node_x))
-        batch = []
-        for i in range(len(node_x)):
-            feature = QgsFeature(fields)
-            feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(node_x[i], node_y[i])))
-            feature.setAttributes([i + 1, int(degree[i]), int(counts[i]), float(sums[i])])
-            batch.append(feature)
-        add_features(sink, batch)
-        return destination
+def segment_ends(lines):
+    """(k, 2) the two ends of every line part."""
+    last = np.cumsum(lines.sizes) - 1
+    return np.concatenate([lines.vertices[last - lines.sizes + 1], lines.vertices[last]])

@@ -1,13 +1,30 @@
-"""What every Hot Spot Policing algorithm shares: translation, instances, groups, icon."""
+"""What every Hot Spot Policing algorithm shares: translation, instances, groups, icon, help
+link, and one way to run: inputs through the one reader, outputs through the one writer,
+Cancel and bad input handled once, results as plain Python numbers."""
 
 import os
 
-from qgis.core import QgsProcessingAlgorithm
-from qgis.PyQt.QtCore import QCoreApplication
+import numpy as np
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterNumber,
+    QgsWkbTypes,
+)
+from qgis.PyQt.QtCore import QCoreApplication, QUrl
 from qgis.PyQt.QtGui import QIcon
+
+from ...core import Canceled, InputError, harm
+from ...core.dosage import DEFAULT_SHIFT_HOURS, DEFAULT_SHIFT_START
+from ..compat import ADVANCED, NUMERIC_FIELD, POINT_GEOMETRY, POINT_SOURCE
+from ..layers import Reader
+from ..sinks import Writer
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ICON_PATH = os.path.join(PLUGIN_DIR, "resources", "icons", "hotspot_policing.svg")
+METHODS_PATH = os.path.join(PLUGIN_DIR, "docs", "methods.md")
 
 # Group ids are stable (models store them); the names are what the toolbox shows.
 GROUPS = {
@@ -18,10 +35,24 @@ GROUPS = {
 }
 
 
+def stage(feedback, start, end):
+    """A progress callback for one stage of a run, from ``start`` to ``end`` percent: it
+    raises Canceled as soon as the user has pressed Cancel (core code calls it often)."""
+
+    def report(fraction):
+        if feedback.isCanceled():
+            raise Canceled()
+        feedback.setProgress(start + (end - start) * min(max(fraction, 0.0), 1.0))
+
+    return report
+
+
 class HotspotAlgorithm(QgsProcessingAlgorithm):
-    """Base class: subclasses set GROUP_ID and implement the Processing methods."""
+    """Base class: subclasses set GROUP_ID and METHODS_SECTION, define their parameters and
+    ``help()`` and implement ``process()`` with ``self.reader`` and ``self.writer``."""
 
     GROUP_ID = "hotspotdetection"
+    METHODS_SECTION = None  # the section of docs/methods.md with the method's formulas
 
     def tr(self, text):
         return QCoreApplication.translate(type(self).__name__, text)
@@ -38,14 +69,132 @@ class HotspotAlgorithm(QgsProcessingAlgorithm):
     def icon(self):
         return QIcon(ICON_PATH)
 
+    def shortHelpString(self):
+        note = ""
+        if self.METHODS_SECTION:
+            note = self.tr("<p>Formulas, sources and the choices we made: docs/methods.md, section {} (the Help button opens it).</p>")
+            note = note.format(self.METHODS_SECTION)
+        return self.help() + note
 
-def add_features(sink, features):
-    """Write features to a sink; a failure stops the run (outputs are complete or absent)."""
-    from qgis.core import QgsProcessingException
+    def helpUrl(self):
+        return QUrl.fromLocalFile(METHODS_PATH).toString() if self.METHODS_SECTION else ""
 
-    from ..compat import FAST_INSERT
+    def processAlgorithm(self, parameters, context, feedback):
+        self.reader = Reader(self, parameters, context, feedback)
+        self.writer = Writer(self, parameters, context, feedback)
+        try:
+            stage(feedback, 0, 0)(0.0)  # cancelled before it began
+            results = self.process(parameters, context, feedback)
+        except Canceled:
+            self.writer.discard()
+            feedback.pushInfo(self.tr("Cancelled: nothing was written."))
+            return {}
+        except InputError as error:
+            self.writer.discard()
+            raise QgsProcessingException(str(error)) from None
+        except BaseException:
+            self.writer.discard()
+            raise
+        feedback.setProgress(100)
+        return {key: _plain(value) for key, value in results.items()}
 
-    if features and not sink.addFeatures(features, FAST_INSERT):
-        raise QgsProcessingException(
-            f"Could not write the output: {sink.lastError() if hasattr(sink, 'lastError') else 'the sink refused the features'}"
+    def process(self, parameters, context, feedback):
+        raise NotImplementedError
+
+
+def _plain(value):
+    """numpy scalars as Python int/float (qgis_process and models drop numpy values)."""
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+class IncidentAlgorithm(HotspotAlgorithm):
+    """Algorithms over incident points with an optional weight (e.g. harm): the same
+    parameters, the same reading and the same checks of the weights."""
+
+    INCIDENTS = "INPUT"  # parameter keys are public: a subclass may use another
+    WEIGHT_FIELD = "WEIGHT_FIELD"
+
+    def add_incident_parameters(self, weight_help):
+        self.add_incidents_parameter()
+        self.add_weight_parameter(weight_help)
+
+    def add_incidents_parameter(self):
+        source = QgsProcessingParameterFeatureSource(self.INCIDENTS, self.tr("Incidents"), [POINT_SOURCE])
+        source.setHelp(self.tr("Point layer of incidents (multipoints count once per point)."))
+        self.addParameter(source)
+
+    def add_weight_parameter(self, weight_help):
+        weight = QgsProcessingParameterField(
+            self.WEIGHT_FIELD,
+            self.tr("Weight field (e.g. harm)"),
+            parentLayerParameterName=self.INCIDENTS,
+            type=NUMERIC_FIELD,
+            optional=True,
         )
+        weight.setHelp(self.tr(weight_help))
+        self.addParameter(weight)
+
+    def read_incidents(self, parameters, context, crs, fields=(), keep=False, progress=None):
+        """The incident points in ``crs`` and their checked weights (None without a weight
+        field). ``fields``: more fields to read (ALL_FIELDS to write the incidents back)."""
+        source = self.reader.source(self.INCIDENTS)
+        if QgsWkbTypes.geometryType(source.wkbType()) != POINT_GEOMETRY:
+            raise QgsProcessingException(
+                self.tr(
+                    "The incidents layer '{}' holds {}; this tool needs points. Convert them to points first (e.g. 'Centroids')."
+                ).format(source.sourceName(), QgsWkbTypes.geometryDisplayString(QgsWkbTypes.geometryType(source.wkbType())).lower() + "s")
+            )
+        weight_field = self.parameterAsString(parameters, self.WEIGHT_FIELD, context) or None
+        wanted = fields if isinstance(fields, str) else list(fields) + ([weight_field] if weight_field else [])
+        incidents = self.reader.read(self.INCIDENTS, crs, wanted, keep=keep, progress=progress)
+        if incidents.skipped:
+            self.reader.feedback.pushWarning(self.tr("Skipped {} incidents without a point geometry.").format(incidents.skipped))
+        if len(incidents.x) == 0:
+            raise QgsProcessingException(
+                self.tr(
+                    "The incidents layer '{}' has no points (no point features after skipping empty geometries). "
+                    "Check the layer, its filter or the selection."
+                ).format(source.sourceName())
+            )
+        weights = None
+        if weight_field:
+            weights = harm.checked_weights(incidents.numbers(weight_field), weight_field, incidents.ids)[incidents.part_owner]
+        return incidents, weights
+
+
+class DosageAlgorithm(HotspotAlgorithm):
+    """Patrol dosage algorithms: the same shift parameters, with the same defaults."""
+
+    GROUP_ID = "patroldosage"
+    SHIFT_HOURS = "SHIFT_HOURS"
+    SHIFT_START = "SHIFT_START"
+
+    def add_shift_parameters(self, advanced_hours=False):
+        hours = QgsProcessingParameterNumber(
+            self.SHIFT_HOURS, self.tr("Shift length (hours)"), QgsProcessingParameterNumber.Type.Double, DEFAULT_SHIFT_HOURS, minValue=0.0
+        )
+        hours.setHelp(self.tr("Length of a shift; visits are spread over it and doses are counted per shift."))
+        start = QgsProcessingParameterNumber(
+            self.SHIFT_START,
+            self.tr("Shift start (hour of day)"),
+            QgsProcessingParameterNumber.Type.Double,
+            DEFAULT_SHIFT_START,
+            minValue=0.0,
+            maxValue=24.0,
+        )
+        start.setHelp(self.tr("Clock time the first shift of the day starts (e.g. 22 for a night shift); shifts follow one another."))
+        start.setFlags(start.flags() | ADVANCED)
+        if advanced_hours:
+            hours.setFlags(hours.flags() | ADVANCED)
+        return hours, start
+
+    def shifts(self, parameters, context):
+        """(shift length in hours, start hour), checked."""
+        hours = self.parameterAsDouble(parameters, self.SHIFT_HOURS, context)
+        if hours <= 0:
+            raise QgsProcessingException(self.tr("The shift length (SHIFT_HOURS) must be more than 0 hours."))
+        return hours, self.parameterAsDouble(parameters, self.SHIFT_START, context)

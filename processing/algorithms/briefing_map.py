@@ -3,16 +3,17 @@
 import os
 from datetime import date
 
+import numpy as np
 from qgis.core import (
     Qgis,
     QgsCoordinateTransform,
-    QgsFeature,
     QgsFeatureRequest,
     QgsLayerTree,
     QgsLayoutExporter,
     QgsPrintLayout,
     QgsProcessingAlgorithm,
     QgsProcessingException,
+    QgsProcessingFeatureSource,
     QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
     QgsProcessingParameterFeatureSource,
@@ -32,6 +33,8 @@ from qgis.core import (
 from qgis.PyQt.QtXml import QDomDocument
 
 from ..compat import ADVANCED, ANY_VECTOR, POLYGON_SOURCE
+from ..layers import read
+from ..sinks import Column, memory_layer
 from .base import PLUGIN_DIR, HotspotAlgorithm
 
 PAGES = ("A4", "Letter")
@@ -82,7 +85,7 @@ class BriefingMap(HotspotAlgorithm):
     def flags(self):
         return super().flags() | QgsProcessingAlgorithm.Flag.FlagNoThreading  # layouts render on the main thread
 
-    def shortHelpString(self):
+    def help(self):
         return self.tr(
             "<p>Exports a one-page map for the patrol briefing: title, period, the map of the chosen "
             "layers (styled as they are), legend, scale bar, north arrow, a table of the top hot "
@@ -149,7 +152,7 @@ class BriefingMap(HotspotAlgorithm):
         district_field.setHelp(self.tr("Names the district on its page (and its PNG file)."))
         self.addParameter(district_field)
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         layers = self.parameterAsLayerList(parameters, self.LAYERS, context)
         if not layers:
             raise QgsProcessingException(self.tr("Choose at least one layer to map."))
@@ -256,9 +259,12 @@ class BriefingMap(HotspotAlgorithm):
         per district it holds every hot spot (with its geometry) and the table shows the top
         ones inside the district of the page."""
         top_n = self.parameterAsInt(parameters, self.TOP_N, context)
-        source = self.parameterAsSource(parameters, self.HOTSPOTS, context)
+        source, layer, value = self.reader.source(self.HOTSPOTS), None, parameters.get(self.HOTSPOTS)
         if source is None:
-            source = next((layer for layer in layers if isinstance(layer, QgsVectorLayer)), None)
+            layer = next((item for item in layers if isinstance(item, QgsVectorLayer)), None)
+            source, value = (QgsProcessingFeatureSource(layer, context) if layer is not None else None), None
+        else:
+            layer = self.parameterAsVectorLayer(parameters, self.HOTSPOTS, context)
         frame = layout.itemById("table_frame")
         if source is None or top_n == 0:
             frame.setVisibility(False)
@@ -267,22 +273,24 @@ class BriefingMap(HotspotAlgorithm):
         columns = [
             (header, next(f for f in candidates if f in names)) for header, candidates in COLUMNS if any(f in names for f in candidates)
         ]
+        wanted = list(dict.fromkeys([f for _, f in columns] + [f for f in RANK_BY if f in names]))
+        hotspots = read(source, layer, value, source.sourceCrs(), context, wanted, keep=per_district)
         rank_by = next((field for field in RANK_BY if field in names), None)
-        features = list(source.getFeatures())
+        order = np.arange(len(hotspots))
         if rank_by is not None:
-            ascending = rank_by == "priority_rank"
-            features.sort(key=lambda f: (f[rank_by] is None, f[rank_by] if ascending else -(f[rank_by] or 0)))
-        geometry = f"{QgsWkbTypes.displayString(source.wkbType())}?crs={source.sourceCrs().authid()}&" if per_district else "None?"
-        uri = geometry + "&".join(f"field={header.replace(' ', '_')}:string" for header, _ in columns)
-        table_layer = QgsVectorLayer(uri, "top hot spots", "memory")
-        rows = []
-        for feature in features if per_district else features[:top_n]:
-            row = QgsFeature(table_layer.fields())
-            row.setAttributes(["" if feature[field] is None else str(feature[field]) for _, field in columns])
-            if per_district:
-                row.setGeometry(feature.geometry())
-            rows.append(row)
-        table_layer.dataProvider().addFeatures(rows)
+            rank = hotspots.numbers(rank_by)
+            key = rank if rank_by == "priority_rank" else -rank
+            order = np.lexsort((key, np.isnan(key)))  # NULL ranks last
+        if not per_district:
+            order = order[:top_n]
+        values = [[("" if v is None else str(v)) for v in np.array(hotspots.values(f), dtype=object)[order]] for _, f in columns]
+        table_layer = memory_layer(
+            "top hot spots",
+            [Column(header.replace(" ", "_"), "string", v) for (header, _), v in zip(columns, values)],
+            geometry=[hotspots.wkb[i] for i in order] if per_district else None,
+            wkb_type=source.wkbType() if per_district else QgsWkbTypes.Type.NoGeometry,
+            crs=source.sourceCrs() if per_district else None,
+        )
         table = frame.multiFrame()
         table.setVectorLayer(table_layer)
         table.setMaximumNumberOfFeatures(top_n)

@@ -6,8 +6,6 @@ import io
 
 import numpy as np
 from qgis.core import (
-    NULL,
-    QgsFeatureRequest,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFeatureSource,
@@ -17,7 +15,7 @@ from qgis.core import (
 
 from ...core.concentration import concentration
 from ..compat import NUMERIC_FIELD
-from .base import HotspotAlgorithm
+from .base import HotspotAlgorithm, stage
 
 RESULTS = (
     ("GINI", "Gini coefficient"),
@@ -35,6 +33,7 @@ class Concentration(HotspotAlgorithm):
     FIELD = "FIELD"
     OUTPUT_HTML = "OUTPUT_HTML"
     GROUP_ID = "streetsegments"
+    METHODS_SECTION = "3.4"
 
     def name(self):
         return "concentration"
@@ -45,7 +44,7 @@ class Concentration(HotspotAlgorithm):
     def tags(self):
         return self.tr("concentration,gini,lorenz,law of crime concentration,weisburd,street segments,micro places").split(",")
 
-    def shortHelpString(self):
+    def help(self):
         return self.tr(
             "<p>How concentrated crime is across units (street segments, cells, addresses): the "
             "share of units that hold 50 % and 25 % of the incidents (Weisburd 2015's law of crime "
@@ -77,20 +76,16 @@ class Concentration(HotspotAlgorithm):
         for key, label in RESULTS:
             self.addOutput(QgsProcessingOutputNumber(key, self.tr(label)))
 
-    def processAlgorithm(self, parameters, context, feedback):
-        source = self.parameterAsSource(parameters, self.INPUT, context)
-        if source is None:
-            raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
+    def process(self, parameters, context, feedback):
         field = self.parameterAsString(parameters, self.FIELD, context)
-        index = source.fields().lookupField(field)
-        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.Flag.NoGeometry).setSubsetOfAttributes([index])
-        raw = [feature.attribute(index) for feature in source.getFeatures(request)]
-        missing = sum(1 for value in raw if value is None or value == NULL)
-        counts = np.array([0.0 if value is None or value == NULL else float(value) for value in raw])
+        units = self.reader.read(self.INPUT, None, [field], geometry=False, progress=stage(feedback, 0, 60))
+        raw = units.numbers(field)
+        missing = int(np.isnan(raw).sum())
+        counts = np.nan_to_num(raw, nan=0.0)
         if missing:
             feedback.pushWarning(self.tr("{} units have no value in '{}' and count as zero.").format(missing, field))
         if len(counts) == 0:
-            raise QgsProcessingException(self.tr("The layer has no features."))
+            raise QgsProcessingException(self.tr("The layer '{}' has no features.").format(units.name))
         if (counts < 0).any():
             raise QgsProcessingException(self.tr("'{}' has negative values; counts must be zero or more.").format(field))
         if counts.sum() <= 0:
@@ -106,12 +101,9 @@ class Concentration(HotspotAlgorithm):
             "TOTAL": result.total,
         }
         for key, label in RESULTS:
-            feedback.pushInfo(f"{self.tr(label)}: {figures[key]:.4g}")
-        path = self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context)
-        if path:
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write(self._report(source.sourceName(), field, result, figures))
-            figures[self.OUTPUT_HTML] = path
+            feedback.pushInfo(f"{self.tr(label)}: {figures[key]:,.4g}")
+        if self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context):
+            figures[self.OUTPUT_HTML] = self.writer.text(self.OUTPUT_HTML, self._report(units.name, field, result, figures))
         return figures
 
     def _report(self, layer_name, field, result, figures):
@@ -129,13 +121,14 @@ class Concentration(HotspotAlgorithm):
 
 
 def _lorenz_png(result):
-    """The Lorenz curve (units most affected first) as a base64 PNG, drawn with matplotlib."""
-    import matplotlib
+    """The Lorenz curve (units most affected first) as a base64 PNG, drawn with matplotlib's
+    object interface and its Agg canvas: pyplot would switch the backend of a running QGIS."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
-    figure, axes = pyplot.subplots(figsize=(6, 4.5), dpi=100)
+    figure = Figure(figsize=(6, 4.5), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
     axes.plot(100 * result.lorenz_x, 100 * result.lorenz_y, color="#bd0026", label="Lorenz curve")
     axes.plot([0, 100], [0, 100], color="#888888", linestyle="--", label="perfect equality")
     attainable = min(1.0, result.total / result.units) * 100
@@ -150,5 +143,4 @@ def _lorenz_png(result):
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png")
-    pyplot.close(figure)
     return base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -4,8 +4,6 @@ import html
 
 import numpy as np
 from qgis.core import (
-    QgsCoordinateTransform,
-    QgsGeometry,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterDistance,
@@ -14,12 +12,12 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
-from ...core import metrics
+from ...core import fractions, metrics
+from ...core.geometry import line_lengths_and_centroids, points_in_polygons, polygon_areas_and_centroids
 from ...core.network import nearest_segments
-from ...core.observed import points_in_polygons
 from ..compat import ADVANCED, LINE_GEOMETRY, LINE_SOURCE, POINT_SOURCE, POLYGON_SOURCE
-from ..layers import PreparedArea, polygon_rings, read_lines, read_points, union_of, working_crs
-from .base import HotspotAlgorithm
+from ..layers import union_of
+from .base import HotspotAlgorithm, stage
 
 RESULTS = (
     ("HIT_RATE", "Hit rate (share of incidents in the hot spots)"),
@@ -41,6 +39,7 @@ class EvaluateForecast(HotspotAlgorithm):
     INCIDENTS_BEFORE = "INCIDENTS_BEFORE"
     TOLERANCE = "TOLERANCE"
     GROUP_ID = "patroldosage"
+    METHODS_SECTION = "5"
 
     def name(self):
         return "evaluateforecast"
@@ -51,7 +50,7 @@ class EvaluateForecast(HotspotAlgorithm):
     def tags(self):
         return self.tr("pai,pei,rri,hit rate,forecast,evaluation,prediction,hot spot accuracy").split(",")
 
-    def shortHelpString(self):
+    def help(self):
         return self.tr(
             "<p>How well hot spots (e.g. from last year) captured the incidents of a later period.</p>"
             "<p><b>Measures.</b> Hit rate = n / N (incidents in the hot spots over all incidents in "
@@ -108,26 +107,21 @@ class EvaluateForecast(HotspotAlgorithm):
         for key, label in RESULTS:
             self.addOutput(QgsProcessingOutputNumber(key, self.tr(label)))
 
-    def processAlgorithm(self, parameters, context, feedback):
-        hotspots = self.parameterAsSource(parameters, self.HOTSPOTS, context)
-        incidents = self.parameterAsSource(parameters, self.INCIDENTS, context)
-        if hotspots is None or incidents is None:
-            raise QgsProcessingException(self.invalidSourceError(parameters, self.HOTSPOTS if hotspots is None else self.INCIDENTS))
-        units = self.parameterAsSource(parameters, self.UNITS, context)
-        crs = working_crs(hotspots, context, feedback)
-        lines = QgsWkbTypes.geometryType(hotspots.wkbType()) == LINE_GEOMETRY
+    def process(self, parameters, context, feedback):
+        hotspots_source = self.reader.source(self.HOTSPOTS)
+        crs = self.reader.crs(self.HOTSPOTS)
+        lines = QgsWkbTypes.geometryType(hotspots_source.wkbType()) == LINE_GEOMETRY
+        hotspots = self.reader.read(self.HOTSPOTS, crs, keep=not lines, progress=stage(feedback, 0, 10))
+        units = self.reader.read(self.UNITS, crs, keep=not lines, progress=stage(feedback, 10, 20))
         counter = (
-            self._segment_counter(parameters, context, feedback, hotspots, units, crs)
-            if lines
-            else self._area_counter(parameters, context, hotspots, units, crs)
+            self._segment_counter(parameters, context, hotspots, units) if lines else self._area_counter(hotspots, units, crs, context)
         )
 
-        def count(source):
-            layer = self.parameterAsVectorLayer(parameters, self.INCIDENTS if source is incidents else self.INCIDENTS_BEFORE, context)
-            points = read_points(source, layer, None, crs, context)
-            return counter(points.x, points.y)
+        def count(key, start):
+            incidents = self.reader.read(key, crs, progress=stage(feedback, start, start + 30))
+            return counter(incidents.x, incidents.y, stage(feedback, start + 30, start + 40))
 
-        captured, total, per_unit = count(incidents)
+        captured, total, per_unit = count(self.INCIDENTS, 20)
         if total == 0:
             raise QgsProcessingException(
                 self.tr(
@@ -146,82 +140,69 @@ class EvaluateForecast(HotspotAlgorithm):
         }
         if per_unit is None:
             feedback.pushInfo(self.tr("PEI needs UNITS (every candidate cell or segment); it is left empty."))
-        before = self.parameterAsSource(parameters, self.INCIDENTS_BEFORE, context)
-        if before is not None:
-            captured_before, total_before, _ = count(before)
+        if self.reader.source(self.INCIDENTS_BEFORE) is not None:
+            captured_before, total_before, _ = count(self.INCIDENTS_BEFORE, 60)
             figures["RRI"] = metrics.rri(captured_before, total_before, captured, total)
         else:
             feedback.pushInfo(self.tr("RRI needs INCIDENTS_BEFORE (the period the hot spots came from); it is left empty."))
         for key, label in RESULTS:
             feedback.pushInfo(f"{self.tr(label)}: {figures[key]:.4g}")
-        path = self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context)
-        if path:
-            rows = "".join(f"<tr><td>{html.escape(self.tr(label))}</td><td>{figures[key]:.4g}</td></tr>" for key, label in RESULTS)
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write(
-                    "<html><head><meta charset='utf-8'><title>Hot spot evaluation</title></head><body style='font-family:sans-serif'>"
-                    f"<h2>{html.escape(self.tr('Hot spot evaluation'))}: {html.escape(hotspots.sourceName())}</h2><table>{rows}</table>"
-                    "<p>Hit rate = n/N; PAI = (n/N)/(a/A) (Chainey, Tompson &amp; Uhlig 2008); PEI = n/n* (Hunt 2016); "
-                    "RRI = (n2/n1)/(N2/N1) (Levine 2008).</p></body></html>"
-                )
-            figures[self.OUTPUT_HTML] = path
+        rows = "".join(f"<tr><td>{html.escape(self.tr(label))}</td><td>{figures[key]:.4g}</td></tr>" for key, label in RESULTS)
+        report = (
+            "<html><head><meta charset='utf-8'><title>Hot spot evaluation</title></head><body style='font-family:sans-serif'>"
+            f"<h2>{html.escape(self.tr('Hot spot evaluation'))}: {html.escape(hotspots.name)}</h2><table>{rows}</table>"
+            "<p>Hit rate = n/N; PAI = (n/N)/(a/A) (Chainey, Tompson &amp; Uhlig 2008); PEI = n/n* (Hunt 2016); "
+            "RRI = (n2/n1)/(N2/N1) (Levine 2008).</p></body></html>"
+        )
+        if self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context):
+            figures[self.OUTPUT_HTML] = self.writer.text(self.OUTPUT_HTML, report)
         return figures
 
-    def _area_counter(self, parameters, context, hotspots, units, crs):
-        """Counts for polygons: incidents in the hot spots' union, in the study area (or the
-        units' union), and per unit; sizes are areas in the working CRS."""
-        hot = union_of(hotspots, crs, context)
-        area_source = self.parameterAsSource(parameters, self.STUDY_AREA, context)
-        unit_geometries = (
-            [_transformed(f.geometry(), units.sourceCrs(), crs, context) for f in units.getFeatures()] if units is not None else None
-        )
-        if area_source is not None:
-            area = union_of(area_source, crs, context)
-        elif unit_geometries:
-            area = QgsGeometry.unaryUnion(unit_geometries)
-        else:
+    def _area_counter(self, hotspots, units, crs, context):
+        """Counts for polygons: incidents in the hot spots, in the study area (or the
+        units), and per unit; sizes are areas in the working CRS."""
+        area = self.reader.read(self.STUDY_AREA, crs, keep=True)
+        if area is None:
+            area = units
+        if area is None:
             raise QgsProcessingException(self.tr("Give a STUDY_AREA (or UNITS) so the share of area flagged can be measured."))
-        hot_area, study_area = PreparedArea(hot), PreparedArea(area)
-        unit_parts = [(rings, i) for i, geometry in enumerate(unit_geometries or []) for rings in polygon_rings(geometry)]
-        part_owner = np.array([i for _, i in unit_parts] + [-1])
+        hot_union, area_union = union_of(hotspots, crs, context), union_of(area, crs, context)
 
-        def counter(x, y):
-            inside_area = study_area.contains_all(x, y)
-            inside_hot = inside_area & hot_area.contains_all(x, y)
+        def within(features, x, y, progress):
+            return points_in_polygons(x, y, features.vertices, features.sizes, features.ring_owner(), len(features), progress)
+
+        def counter(x, y, progress):
+            inside_area = within(area, x, y, fractions(progress, 0.0, 0.3)) >= 0
+            inside_hot = inside_area & (within(hotspots, x, y, fractions(progress, 0.3, 0.6)) >= 0)
             per_unit = None
-            if unit_geometries:  # vectorised point-in-polygon over all incidents at once
-                unit = part_owner[points_in_polygons(x[inside_area], y[inside_area], [rings for rings, _ in unit_parts])]
-                per_unit = np.bincount(unit[unit >= 0], minlength=len(unit_geometries)).astype(float)
+            if units is not None:
+                unit = within(units, x[inside_area], y[inside_area], fractions(progress, 0.6, 1.0))
+                per_unit = np.bincount(unit[unit >= 0], minlength=len(units)).astype(float)
             return int(inside_hot.sum()), int(inside_area.sum()), per_unit
 
-        unit_sizes = np.array([g.area() for g in unit_geometries]) if unit_geometries else None
-        counter.sizes = (hot.intersection(area).area(), area.area(), unit_sizes)
+        unit_sizes = None
+        if units is not None:
+            unit_sizes, _ = polygon_areas_and_centroids(units.vertices, units.sizes, units.ring_part, units.part_owner, len(units))
+        counter.sizes = (hot_union.intersection(area_union).area(), area_union.area(), unit_sizes)
         return counter
 
-    def _segment_counter(self, parameters, context, feedback, hotspots, units, crs):
+    def _segment_counter(self, parameters, context, hot, network):
         """Counts for street segments: each incident counts for its nearest network segment
         within TOLERANCE; hot segments are those of HOTSPOTS; sizes are lengths."""
-        if units is None:
+        if network is None:
             raise QgsProcessingException(self.tr("Street-segment hot spots need UNITS: the whole street network (all segments)."))
         tolerance = self.parameterAsDouble(parameters, self.TOLERANCE, context)
-        network = read_lines(units, crs, context, feedback)
-        hot = read_lines(hotspots, crs, context, feedback)
-        lengths = np.bincount(network.owner, np.hypot(*(network.edges[:, 2:] - network.edges[:, :2]).T), len(network.geometries))
+        network_edges, network_owner = network.edges()
+        hot_edges, hot_owner = hot.edges()
+        lengths, _ = line_lengths_and_centroids(network.vertices, network.sizes, network.part_owner, len(network))
 
-        def counter(x, y):
-            on_network = nearest_segments(x, y, network.edges, network.owner, tolerance)
+        def counter(x, y, progress):
+            on_network = nearest_segments(x, y, network_edges, network_owner, tolerance, fractions(progress, 0.0, 0.5))
             matched = on_network.segment >= 0
-            on_hot = nearest_segments(x, y, hot.edges, hot.owner, tolerance)
+            on_hot = nearest_segments(x, y, hot_edges, hot_owner, tolerance, fractions(progress, 0.5, 1.0))
             captured = matched & (on_hot.segment >= 0) & (on_hot.distance <= on_network.distance + 1e-9)
             return int(captured.sum()), int(matched.sum()), np.bincount(on_network.segment[matched], minlength=len(lengths)).astype(float)
 
-        hot_length = np.hypot(*(hot.edges[:, 2:] - hot.edges[:, :2]).T).sum()
+        hot_length = np.hypot(*(hot_edges[:, 2:] - hot_edges[:, :2]).T).sum()
         counter.sizes = (hot_length, lengths.sum(), lengths)
         return counter
-
-
-def _transformed(geometry, source_crs, crs, context):
-    if source_crs != crs:
-        geometry = QgsGeometry(geometry)
-        geometry.transform(QgsCoordinateTransform(source_crs, crs, context.transformContext()))
-    return geometry

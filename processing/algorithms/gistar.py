@@ -7,6 +7,7 @@ from .local_statistic import WEIGHTS_HELP, LocalStatisticAlgorithm
 
 class GiStar(LocalStatisticAlgorithm):
     STYLE = "gi_bin"
+    METHODS_SECTION = "2.2"
 
     def name(self):
         return "gistar"
@@ -17,7 +18,7 @@ class GiStar(LocalStatisticAlgorithm):
     def tags(self):
         return self.tr("gi*,getis,ord,hot spot,hotspot,cold spot,local statistic,significance,crime").split(",")
 
-    def shortHelpString(self):
+    def help(self):
         return self.tr(
             "<p>Finds statistically significant hot spots (clusters of high values) and cold spots "
             "(clusters of low values): where a feature and its neighbours together hold far more "

@@ -3,26 +3,19 @@
 import json
 import math
 
-import numpy as np
-from osgeo import gdal
 from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterDistance,
     QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
-    QgsProcessingParameterFeatureSource,
-    QgsProcessingParameterField,
     QgsProcessingParameterRasterDestination,
     QgsUnitTypes,
-    QgsWkbTypes,
 )
 
-from ...core import Canceled, kde
-from ..compat import ADVANCED, METERS, NUMERIC_FIELD, POINT_GEOMETRY, POINT_SOURCE, UNKNOWN_DISTANCE_UNIT, WKT_FOR_GDAL
-from ..layers import read_points, working_crs
-from ..styles import style_on_completion
-from .base import HotspotAlgorithm
+from ...core import kde
+from ..compat import ADVANCED, METERS, UNKNOWN_DISTANCE_UNIT
+from .base import IncidentAlgorithm, stage
 
 # Enum positions are public (models store them): only ever append.
 KERNEL_LABELS = ("Quartic (biweight)", "Gaussian", "Epanechnikov", "Triangular", "Uniform")
@@ -35,15 +28,15 @@ AREA_UNITS = (
 MAX_CELLS = 100_000_000
 
 
-class KernelDensity(HotspotAlgorithm):
+class KernelDensity(IncidentAlgorithm):
     INPUT = "INPUT"
-    WEIGHT_FIELD = "WEIGHT_FIELD"
     KERNEL = "KERNEL"
     BANDWIDTH = "BANDWIDTH"
     CELL_SIZE = "CELL_SIZE"
     EXTENT = "EXTENT"
     AREA_UNIT = "AREA_UNIT"
     OUTPUT = "OUTPUT"
+    METHODS_SECTION = "1"
 
     def name(self):
         return "kerneldensity"
@@ -54,14 +47,14 @@ class KernelDensity(HotspotAlgorithm):
     def tags(self):
         return self.tr("kde,heatmap,hot spot,hotspot,density,crime,quartic,incidents").split(",")
 
-    def shortHelpString(self):
+    def help(self):
         return self.tr(
             "<p>Turns incident points (optionally weighted, e.g. by a crime harm index) into a "
             "smooth density surface: the classic hot spot map.</p>"
             "<p><b>Method.</b> The value of each cell is the kernel sum at the cell centre, "
             "&Sigma; w<sub>i</sub> K<sub>h</sub>(distance), with a normalised kernel, so the "
             "surface integrates to the total weight and reads as <i>incidents per area unit</i> "
-            "(ArcGIS's 'densities'; METHODS: Silverman 1986, eq. 4.5 for the quartic). The "
+            "(ArcGIS's 'densities'; Silverman 1986, eq. 4.5 for the quartic). The "
             "incidents are binned onto a lattice finer than the cells (linear binning, Wand &amp; "
             "Jones 1995) and convolved with the kernel by FFT, so the run time grows with the "
             "number of cells rather than incidents x cells; the uniform and Epanechnikov "
@@ -86,19 +79,9 @@ class KernelDensity(HotspotAlgorithm):
         )
 
     def initAlgorithm(self, config=None):
-        source = QgsProcessingParameterFeatureSource(self.INPUT, self.tr("Incidents"), [POINT_SOURCE])
-        source.setHelp(self.tr("Point layer of incidents (multipoints are split into their points)."))
-        self.addParameter(source)
-
-        weight = QgsProcessingParameterField(
-            self.WEIGHT_FIELD,
-            self.tr("Weight field (e.g. harm)"),
-            parentLayerParameterName=self.INPUT,
-            type=NUMERIC_FIELD,
-            optional=True,
+        self.add_incident_parameters(
+            "Optional non-negative weight per incident, such as a crime harm index. Empty: each incident counts 1."
         )
-        weight.setHelp(self.tr("Optional non-negative weight per incident, such as a crime harm index. Empty: each incident counts 1."))
-        self.addParameter(weight)
 
         kernel = QgsProcessingParameterEnum(self.KERNEL, self.tr("Kernel"), options=[self.tr(k) for k in KERNEL_LABELS], defaultValue=0)
         kernel.setHelp(self.tr("Shape of each incident's contribution. Quartic is the crime-mapping standard."))
@@ -141,54 +124,23 @@ class KernelDensity(HotspotAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("CELL_SIZE_USED", self.tr("Cell size used")))
         self.addOutput(QgsProcessingOutputNumber("INCIDENT_COUNT", self.tr("Incidents used")))
 
-    def processAlgorithm(self, parameters, context, feedback):
-        source = self.parameterAsSource(parameters, self.INPUT, context)
-        if source is None:
-            raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
-        if QgsWkbTypes.geometryType(source.wkbType()) != POINT_GEOMETRY:
-            raise QgsProcessingException(
-                self.tr(
-                    "The incidents layer has {} geometries; kernel density needs points. "
-                    "Convert polygons or lines to points first (e.g. 'Centroids')."
-                ).format(QgsWkbTypes.geometryDisplayString(QgsWkbTypes.geometryType(source.wkbType())))
-            )
-        crs = working_crs(source, context, feedback)
-        weight_field = self.parameterAsString(parameters, self.WEIGHT_FIELD, context) or None
+    def process(self, parameters, context, feedback):
+        crs = self.reader.crs(self.INCIDENTS)
         kernel = kde.KERNELS[self.parameterAsEnum(parameters, self.KERNEL, context)]
-
         feedback.setProgressText(self.tr("Reading incidents…"))
-        layer = self.parameterAsVectorLayer(parameters, self.INPUT, context)
-        points = read_points(source, layer, parameters.get(self.INPUT), crs, context, weight_field)
-        if points.skipped:
-            feedback.pushWarning(self.tr("Skipped {} features without a point geometry.").format(points.skipped))
-        weights = self._checked_weights(points, weight_field)
+        points, weights = self.read_incidents(parameters, context, crs, progress=stage(feedback, 0, 10))
         feedback.pushInfo(
-            self.tr("Read {} incidents ({} reader).").format(len(points.x), "GDAL Arrow" if points.fast_path else "QGIS feature")
+            self.tr("Read {:,} incidents ({} reader).").format(len(points.x), "GDAL Arrow" if points.fast else "QGIS feature")
         )
-        if feedback.isCanceled():
-            return {}
-
-        bandwidth, cell, grid = self._grid(parameters, context, kernel, points, weights, crs, feedback)
+        bandwidth, cell, grid = self._grid(parameters, context, kernel, points, weights, feedback)
         area_label, to_area_unit = self._area_unit(parameters, context, crs)
 
         feedback.setProgressText(self.tr("Computing the density surface…"))
-        try:
-            surface = kde.density(
-                points.x,
-                points.y,
-                grid,
-                kernel,
-                bandwidth,
-                weights,
-                progress=lambda f: feedback.setProgress(10 + 85 * f),
-                canceled=feedback.isCanceled,
-            )
-        except Canceled:
-            return {}
+        surface = kde.density(points.x, points.y, grid, kernel, bandwidth, weights, progress=stage(feedback, 10, 95))
         surface[surface < 1e-12 * max(surface.max(), 0.0)] = 0.0  # FFT round-off where nothing reaches
         surface *= to_area_unit
 
-        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        weight_field = self.parameterAsString(parameters, self.WEIGHT_FIELD, context) or None
         provenance = {
             "algorithm": "hotspotpolicing:kerneldensity",
             "kernel": kernel,
@@ -203,58 +155,22 @@ class KernelDensity(HotspotAlgorithm):
             "total_weight": float(weights.sum()) if weights is not None else float(len(points.x)),
             "units": f"incidents per {area_label}",
         }
-        _write_geotiff(output, surface, grid, crs, provenance)
+        output = self.writer.raster(self.OUTPUT, surface, grid, crs, provenance, provenance["units"], style="density")
         with open(output + ".json", "w", encoding="utf-8") as handle:
             json.dump(provenance, handle, indent=2)
-        style_on_completion(context, output, "density")
-        feedback.setProgress(100)
         return {self.OUTPUT: output, "BANDWIDTH_USED": bandwidth, "CELL_SIZE_USED": cell, "INCIDENT_COUNT": len(points.x)}
 
-    def _checked_weights(self, points, weight_field):
-        if len(points.x) == 0:
-            raise QgsProcessingException(
-                self.tr(
-                    "The incidents layer has no point features (after skipping empty geometries). "
-                    "Check the layer, its filter or the selection."
-                )
-            )
-        if weight_field is None:
-            return None
-        weights = points.values
-        nulls = int(np.isnan(weights).sum())
-        if nulls:
-            raise QgsProcessingException(
-                self.tr(
-                    "{} incidents have no value in the weight field '{}'. "
-                    "Fill them (Field Calculator), filter them out, or leave the weight field empty."
-                ).format(nulls, weight_field)
-            )
-        negatives = int((weights < 0).sum())
-        if negatives:
-            raise QgsProcessingException(
-                self.tr("{} incidents have a negative weight in '{}'. Weights must be zero or positive.").format(negatives, weight_field)
-            )
-        if weights.sum() <= 0:
-            raise QgsProcessingException(self.tr("All weights in '{}' are zero: there is nothing to map.").format(weight_field))
-        return weights
-
-    def _grid(self, parameters, context, kernel, points, weights, crs, feedback):
+    def _grid(self, parameters, context, kernel, points, weights, feedback):
         bandwidth = self.parameterAsDouble(parameters, self.BANDWIDTH, context)
         cell = self.parameterAsDouble(parameters, self.CELL_SIZE, context)
         if bandwidth < 0 or cell < 0:
             raise QgsProcessingException(self.tr("Bandwidth and cell size must be positive (or 0 for automatic)."))
         if bandwidth == 0:
-            bandwidth = kde.automatic_bandwidth(points.x, points.y, weights)
-            if kernel == "gaussian":
-                bandwidth /= 2 * math.sqrt(2)
-            if not bandwidth > 0:
-                raise QgsProcessingException(
-                    self.tr("All incidents are at the same place, so no bandwidth can be chosen automatically. Give a bandwidth.")
-                )
+            bandwidth = kde.automatic_bandwidth(points.x, points.y, weights, kernel)
             feedback.pushInfo(self.tr("Automatic bandwidth (ArcGIS spatial Silverman rule): {:.6g} map units.").format(bandwidth))
         reach = bandwidth * (3.0 if kernel == "gaussian" else 1.0)
         if self.parameterAsString(parameters, self.EXTENT, context):
-            extent = self.parameterAsExtent(parameters, self.EXTENT, context, crs)
+            extent = self.parameterAsExtent(parameters, self.EXTENT, context, points.crs)
             if extent.isEmpty() or extent.width() <= 0 or extent.height() <= 0:
                 raise QgsProcessingException(
                     self.tr("The output extent is empty. Give an extent with a width and a height, or leave it empty.")
@@ -296,21 +212,3 @@ class KernelDensity(HotspotAlgorithm):
             )
         # density per square map unit -> per square metre -> per area unit
         return unit_label, square_metres / metres**2
-
-
-def _write_geotiff(path, surface, grid, crs, provenance):
-    """Write a north-up Float32 GeoTIFF (row 0 of ``surface`` is the south edge)."""
-    driver = gdal.GetDriverByName("GTiff")
-    dataset = driver.Create(
-        path, grid.ncols, grid.nrows, 1, gdal.GDT_Float32, ["COMPRESS=DEFLATE", "PREDICTOR=3", "TILED=YES", "BIGTIFF=IF_SAFER"]
-    )
-    if dataset is None:
-        raise QgsProcessingException(f"Cannot write the raster {path}: check the folder exists and is writable.")
-    dataset.SetGeoTransform((grid.xmin, grid.cell, 0.0, grid.ymax, 0.0, -grid.cell))
-    dataset.SetProjection(crs.toWkt(WKT_FOR_GDAL))
-    dataset.SetMetadata({k: json.dumps(v) for k, v in provenance.items()}, "HOTSPOT_POLICING")
-    band = dataset.GetRasterBand(1)
-    band.SetDescription(provenance["units"])
-    band.WriteArray(np.flipud(surface).astype(np.float32))
-    band.FlushCache()
-    dataset = None

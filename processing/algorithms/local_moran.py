@@ -9,6 +9,7 @@ from .local_statistic import WEIGHTS_HELP, LocalStatisticAlgorithm
 
 class LocalMoran(LocalStatisticAlgorithm):
     STYLE = "cotype"
+    METHODS_SECTION = "2.3"
 
     def name(self):
         return "localmoran"
@@ -19,7 +20,7 @@ class LocalMoran(LocalStatisticAlgorithm):
     def tags(self):
         return self.tr("lisa,moran,local moran,cluster,outlier,hot spot,hotspot,anselin,crime").split(",")
 
-    def shortHelpString(self):
+    def help(self):
         return self.tr(
             "<p>Finds clusters of high values (HH), clusters of low values (LL) and outliers: a high "
             "value among low ones (HL) or a low value among high ones (LH).</p>"

@@ -3,10 +3,10 @@
 A subclass names its output fields and implements ``statistic()``; this base does the rest,
 so both tools read the same inputs, build the same weights and report the same problems."""
 
+from enum import IntEnum
+
 import numpy as np
 from qgis.core import (
-    QgsFeature,
-    QgsFields,
     QgsProcessingException,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterDistance,
@@ -21,10 +21,9 @@ from qgis.core import (
 from ...core import local_stats
 from ...core import weights as spatial_weights
 from ..compat import ADVANCED, LINE_GEOMETRY, LINE_SOURCE, NUMERIC_FIELD, POINT_SOURCE, POLYGON_GEOMETRY, POLYGON_SOURCE
-from ..compat import field as make_field
-from ..layers import read_features, working_crs
-from ..styles import style_on_completion
-from .base import HotspotAlgorithm, add_features
+from ..layers import ALL_FIELDS
+from ..sinks import Column
+from .base import HotspotAlgorithm, stage
 
 # Enum positions are public (models store them): only ever append.
 WEIGHT_TYPES = (
@@ -33,7 +32,16 @@ WEIGHT_TYPES = (
     "Contiguity (polygons sharing an edge or corner)",
     "Street network (segments meeting at a junction, within NETWORK_STEPS)",
 )
-DISTANCE_BAND, K_NEAREST, CONTIGUITY, NETWORK = range(4)
+
+
+class Neighbours(IntEnum):
+    """The WEIGHTS enum (positions are public)."""
+
+    DISTANCE_BAND = 0
+    K_NEAREST = 1
+    CONTIGUITY = 2
+    NETWORK = 3
+
 
 WEIGHTS_HELP = (
     "<p><b>Neighbours.</b> Fixed distance band: features whose points or centroids are within "
@@ -84,7 +92,7 @@ class LocalStatisticAlgorithm(HotspotAlgorithm):
         field.setHelp(self.tr("The numeric value analysed, e.g. incident_count or a harm total."))
         self.addParameter(field)
         kind = QgsProcessingParameterEnum(
-            self.WEIGHTS, self.tr("Neighbours"), options=[self.tr(w) for w in WEIGHT_TYPES], defaultValue=DISTANCE_BAND
+            self.WEIGHTS, self.tr("Neighbours"), options=[self.tr(w) for w in WEIGHT_TYPES], defaultValue=int(Neighbours.DISTANCE_BAND)
         )
         kind.setHelp(
             self.tr("How neighbours are defined: a fixed distance band, k nearest neighbours, or shared edges and corners (polygons).")
@@ -134,32 +142,29 @@ class LocalStatisticAlgorithm(HotspotAlgorithm):
         output.setHelp(self.tr("The input features with the statistic's fields added."))
         self.addParameter(output)
 
-    def processAlgorithm(self, parameters, context, feedback):
-        source = self.parameterAsSource(parameters, self.INPUT, context)
-        if source is None:
-            raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
+    def process(self, parameters, context, feedback):
+        source = self.reader.source(self.INPUT)
         field = self.parameterAsString(parameters, self.FIELD, context)
-        kind = self.parameterAsEnum(parameters, self.WEIGHTS, context)
+        kind = Neighbours(self.parameterAsEnum(parameters, self.WEIGHTS, context))
         geometry_type = QgsWkbTypes.geometryType(source.wkbType())
-        if kind == CONTIGUITY and geometry_type != POLYGON_GEOMETRY:
+        if kind == Neighbours.CONTIGUITY and geometry_type != POLYGON_GEOMETRY:
             raise QgsProcessingException(
                 self.tr("Contiguity needs polygons; for points use a fixed distance band or k nearest neighbours.")
             )
-        if kind == NETWORK and geometry_type != LINE_GEOMETRY:
+        if kind == Neighbours.NETWORK and geometry_type != LINE_GEOMETRY:
             raise QgsProcessingException(
-                self.tr("Street network neighbours need line segments (e.g. from 'Street centre-lines to block faces').")
+                self.tr("Street network neighbours need line segments (e.g. from 'Street centre-lines to street segments').")
             )
-        crs = working_crs(source, context, feedback)
-        table = read_features(source, field, crs, context, feedback, with_vertices=kind in (CONTIGUITY, NETWORK))
-        if table is None:
-            return {}
-        valid = np.flatnonzero(np.isfinite(table.values))
-        if table.without_geometry:
-            feedback.pushWarning(self.tr("Skipped {} features without geometry.").format(table.without_geometry))
-        if len(table.values) - len(valid):
+        crs = self.reader.crs(self.INPUT)
+        table = self.reader.read(self.INPUT, crs, ALL_FIELDS, keep=True, progress=stage(feedback, 0, 30))
+        if table.skipped:
+            feedback.pushWarning(self.tr("Skipped {} features without geometry.").format(table.skipped))
+        all_values = table.numbers(field)
+        valid = np.flatnonzero(np.isfinite(all_values))
+        if len(all_values) - len(valid):
             feedback.pushWarning(
                 self.tr("{} features have no value in '{}': they are left out and get NULL results.").format(
-                    len(table.values) - len(valid), field
+                    len(all_values) - len(valid), field
                 )
             )
         if len(valid) < 3:
@@ -168,53 +173,56 @@ class LocalStatisticAlgorithm(HotspotAlgorithm):
                     len(valid), field
                 )
             )
-        values = table.values[valid]
+        values = all_values[valid]
         if np.ptp(values) == 0:
             raise QgsProcessingException(
                 self.tr("Every feature has the same value in '{}' (zero variance), so there is no pattern to test.").format(field)
             )
 
-        neighbours = self._neighbours(parameters, context, feedback, kind, table, valid)
+        x, y = table.centroids()
+        neighbours = self._neighbours(parameters, context, feedback, kind, table, valid, x[valid], y[valid])
         counts = spatial_weights.cardinality(neighbours)
         isolated = int((counts == 0).sum())
         if isolated == len(valid):
-            raise QgsProcessingException(self._isolated_message(isolated, table, valid, kind))
+            raise QgsProcessingException(self._isolated_message(isolated, x[valid], y[valid], kind))
         if isolated:
-            feedback.pushWarning(self._isolated_message(isolated, table, valid, kind) + self.tr(" Their results are NULL."))
-        if feedback.isCanceled():
-            return {}
+            feedback.pushWarning(self._isolated_message(isolated, x[valid], y[valid], kind) + self.tr(" Their results are NULL."))
 
         feedback.setProgressText(self.tr("Computing the statistic…"))
         permutations = self.parameterAsInt(parameters, self.PERMUTATIONS, context)
         p_values = None
         if permutations:
             p_values = local_stats.permutation_p(
-                values, neighbours, permutations, self.parameterAsInt(parameters, self.SEED, context), canceled=feedback.isCanceled
+                values, neighbours, permutations, self.parameterAsInt(parameters, self.SEED, context), progress=stage(feedback, 35, 70)
             )
-            if p_values is None:
-                return {}
-        columns = self.statistic(values, neighbours, p_values, self.parameterAsBool(parameters, self.FDR, context))
-        feedback.setProgress(70)
+        results = self.statistic(values, neighbours, p_values, self.parameterAsBool(parameters, self.FDR, context))
+        tested = valid[counts > 0]
+        columns = []
+        for (name, kind_name, alias), result in zip(self.output_fields(), results):
+            full = np.full(len(table), None, dtype=object) if np.asarray(result).dtype.kind in "OU" else np.full(len(table), np.nan)
+            full[tested] = np.asarray(result)[counts > 0]
+            columns.append(Column(name, kind_name, full, alias))
+        destination = self.writer.features(self.OUTPUT, columns, base=table, style=self.STYLE, progress=stage(feedback, 70, 100))
+        return {self.OUTPUT: destination}
 
-        results = [_with_nulls(column, valid[counts > 0], counts > 0, len(table.geometries)) for column in columns]
-        return self._write(parameters, context, feedback, source, table, results)
-
-    def _neighbours(self, parameters, context, feedback, kind, table, valid):
-        x, y = table.x[valid], table.y[valid]
-        if kind == K_NEAREST:
+    def _neighbours(self, parameters, context, feedback, kind, table, valid, x, y):
+        if kind == Neighbours.K_NEAREST:
             k = self.parameterAsInt(parameters, self.NEIGHBORS, context)
             if k >= len(valid):
                 raise QgsProcessingException(
                     self.tr("k = {} needs more than {} features with a value; there are {}.").format(k, k, len(valid))
                 )
             return spatial_weights.k_nearest(x, y, k)
-        if kind in (CONTIGUITY, NETWORK):
-            keep = np.isin(table.vertices[:, 2], valid)
-            rows = table.vertices[keep]
-            owner = np.searchsorted(valid, rows[:, 2].astype(np.int64))
+        if kind in (Neighbours.CONTIGUITY, Neighbours.NETWORK):
+            vertex_row = np.repeat(table.ring_owner(), table.sizes)
+            position = np.full(len(table), -1)
+            position[valid] = np.arange(len(valid))
+            keep = position[vertex_row] >= 0
             span = max(np.ptp(x), np.ptp(y), 1.0)
-            touching = spatial_weights.contiguity(rows[:, 0], rows[:, 1], owner, len(valid), tolerance=span * 1e-7)
-            if kind == NETWORK:
+            touching = spatial_weights.contiguity(
+                table.vertices[keep, 0], table.vertices[keep, 1], position[vertex_row[keep]], len(valid), tolerance=span * 1e-7
+            )
+            if kind == Neighbours.NETWORK:
                 return spatial_weights.within_steps(touching, self.parameterAsInt(parameters, self.NETWORK_STEPS, context))
             return touching
         distance = self.parameterAsDouble(parameters, self.DISTANCE, context)
@@ -223,46 +231,11 @@ class LocalStatisticAlgorithm(HotspotAlgorithm):
             feedback.pushInfo(self.tr("Automatic distance band (every feature has at least one neighbour): {:.6g}.").format(distance))
         return spatial_weights.distance_band(x, y, distance)
 
-    def _isolated_message(self, isolated, table, valid, kind):
-        message = self.tr("{} of {} features have no neighbour.").format(isolated, len(valid))
-        if kind == DISTANCE_BAND:
-            needed = spatial_weights.distance_for_one_neighbour(table.x[valid], table.y[valid])
+    def _isolated_message(self, isolated, x, y, kind):
+        message = self.tr("{} of {} features have no neighbour.").format(isolated, len(x))
+        if kind == Neighbours.DISTANCE_BAND:
+            needed = spatial_weights.distance_for_one_neighbour(x, y)
             message += self.tr(" A distance band of at least {:.6g} gives every feature a neighbour (or use k nearest neighbours).").format(
                 needed
             )
         return message
-
-    def _write(self, parameters, context, feedback, source, table, results):
-        fields = QgsFields(source.fields())
-        for name, kind, alias in self.output_fields():
-            fields.append(make_field(name, kind, alias))
-        sink, destination = self.parameterAsSink(parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs())
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
-        batch = []
-        for i, (geometry, attributes, added) in enumerate(zip(table.geometries, table.attributes, zip(*results))):
-            feature = QgsFeature(fields)
-            feature.setGeometry(geometry)
-            feature.setAttributes(attributes + list(added))
-            batch.append(feature)
-            if len(batch) == 10000:
-                if feedback.isCanceled():
-                    return {}
-                add_features(sink, batch)
-                batch = []
-                feedback.setProgress(70 + 30 * i / len(table.geometries))
-        add_features(sink, batch)
-        style_on_completion(context, destination, self.STYLE)
-        return {self.OUTPUT: destination}
-
-
-def _with_nulls(column, positions, keep, total):
-    """One output column for every feature: the values at ``positions``, NULL elsewhere
-    (and where a value is NaN); plain Python values, as QGIS attributes want."""
-    values = np.asarray(column)[keep]
-    if values.dtype.kind == "f":
-        values = np.where(np.isfinite(values), values, None)
-    out = [None] * total
-    for position, value in zip(positions.tolist(), values.tolist()):
-        out[position] = value
-    return out

@@ -1,13 +1,7 @@
 """hotspotpolicing:observeddosage: the patrol dose actually delivered, from GPS pings."""
 
-from datetime import datetime, timezone
-
 import numpy as np
 from qgis.core import (
-    QgsCoordinateTransform,
-    QgsFeature,
-    QgsFields,
-    QgsGeometry,
     QgsProcessingException,
     QgsProcessingParameterDistance,
     QgsProcessingParameterFeatureSink,
@@ -17,17 +11,19 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
+from ...core.dosage import shift_index, split_by_shift
+from ...core.geometry import points_in_polygons
 from ...core.network import nearest_segments
-from ...core.observed import points_in_polygons, presence
+from ...core.observed import presence
 from ..compat import ADVANCED, ANY_VECTOR, LINE_GEOMETRY, LINE_SOURCE, POINT_SOURCE, POLYGON_GEOMETRY, POLYGON_SOURCE
-from ..compat import field as make_field
-from ..layers import polygon_rings, read_lines, read_points, working_crs
-from .base import HotspotAlgorithm, add_features
+from ..layers import ALL_FIELDS
+from ..sinks import Column
+from .base import DosageAlgorithm, stage
 
 DOUBLE = QgsProcessingParameterNumber.Type.Double
 
 
-class ObservedDosage(HotspotAlgorithm):
+class ObservedDosage(DosageAlgorithm):
     PINGS = "PINGS"
     HOTSPOTS = "HOTSPOTS"
     UNIT_FIELD = "UNIT_FIELD"
@@ -36,10 +32,8 @@ class ObservedDosage(HotspotAlgorithm):
     MAX_GAP = "MAX_GAP"
     MIN_VISIT = "MIN_VISIT"
     BUFFER = "BUFFER"
-    SHIFT_HOURS = "SHIFT_HOURS"
-    SHIFT_START = "SHIFT_START"
     OUTPUT_SHIFTS = "OUTPUT_SHIFTS"
-    GROUP_ID = "patroldosage"
+    METHODS_SECTION = "4.4"
 
     def name(self):
         return "observeddosage"
@@ -50,7 +44,7 @@ class ObservedDosage(HotspotAlgorithm):
     def tags(self):
         return self.tr("gps,avl,pings,patrol,dosage,dwell,presence,hot spots policing").split(",")
 
-    def shortHelpString(self):
+    def help(self):
         return self.tr(
             "<p>Measures the patrol dose actually delivered to each hot spot from patrol units' GPS "
             "(AVL) pings, and compares it with the plan.</p>"
@@ -95,13 +89,13 @@ class ObservedDosage(HotspotAlgorithm):
                 "A unit is still present across a gap in its pings up to this long.",
             ),
             (self.MIN_VISIT, "Shortest visit (minutes)", 1.0, "Presence episodes at least this long count as visits."),
-            (self.SHIFT_HOURS, "Shift length (hours)", 8.0, "For the per-shift figures."),
-            (self.SHIFT_START, "First shift starts at (hour of day)", 6.0, "Shifts are counted from this clock time each day."),
         ]
         for key, label, default, help_text in numbers:
             parameter = QgsProcessingParameterNumber(key, self.tr(label), DOUBLE, default, minValue=0.0)
             parameter.setHelp(self.tr(help_text))
             parameter.setFlags(parameter.flags() | ADVANCED)
+            self.addParameter(parameter)
+        for parameter in self.add_shift_parameters(advanced_hours=True):
             self.addParameter(parameter)
         buffer = QgsProcessingParameterDistance(self.BUFFER, self.tr("Distance to a street segment"), 25.0, self.HOTSPOTS, minValue=0.0)
         buffer.setHelp(self.tr("Street-segment hot spots: pings this close to the segment are in it."))
@@ -113,17 +107,16 @@ class ObservedDosage(HotspotAlgorithm):
         shifts.setHelp(self.tr("Optional table: minutes and visits per hot spot and shift."))
         self.addParameter(shifts)
 
-    def processAlgorithm(self, parameters, context, feedback):
-        pings = self.parameterAsSource(parameters, self.PINGS, context)
-        hotspots = self.parameterAsSource(parameters, self.HOTSPOTS, context)
-        if pings is None or hotspots is None:
-            raise QgsProcessingException(self.invalidSourceError(parameters, self.PINGS if pings is None else self.HOTSPOTS))
+    def process(self, parameters, context, feedback):
         unit_field = self.parameterAsString(parameters, self.UNIT_FIELD, context)
         time_field = self.parameterAsString(parameters, self.TIME_FIELD, context)
-        crs = working_crs(hotspots, context, feedback)
-        layer = self.parameterAsVectorLayer(parameters, self.PINGS, context)
-        points = read_points(pings, layer, parameters.get(self.PINGS), crs, context, columns=(unit_field, time_field))
-        seconds = _seconds(points.columns[time_field])
+        hotspots_source = self.reader.source(self.HOTSPOTS)
+        kind = QgsWkbTypes.geometryType(hotspots_source.wkbType())
+        if kind not in (LINE_GEOMETRY, POLYGON_GEOMETRY):
+            raise QgsProcessingException(self.tr("Hot spots must be polygons or street segments."))
+        crs = self.reader.crs(self.HOTSPOTS)
+        pings = self.reader.read(self.PINGS, crs, [unit_field, time_field], progress=stage(feedback, 0, 30))
+        seconds = pings.seconds(time_field)[pings.part_owner]
         timed = np.isfinite(seconds)
         if (~timed).sum():
             feedback.pushWarning(self.tr("{} pings have no time and are left out.").format(int((~timed).sum())))
@@ -131,117 +124,65 @@ class ObservedDosage(HotspotAlgorithm):
             raise QgsProcessingException(
                 self.tr("No ping has a time in '{}'. Choose the field that holds the ping times.").format(time_field)
             )
-        x, y, seconds = points.x[timed], points.y[timed], seconds[timed]
-        _, unit = np.unique(points.columns[unit_field][timed].astype(str), return_inverse=True)
-        feedback.setProgress(30)
-
-        spots, features = self._locate(parameters, context, feedback, hotspots, crs, x, y)
-        feedback.setProgress(60)
+        x, y, seconds = pings.x[timed], pings.y[timed], seconds[timed]
+        _, unit = np.unique(pings.texts(unit_field)[pings.part_owner][timed], return_inverse=True)
+        hotspots = self.reader.read(self.HOTSPOTS, crs, ALL_FIELDS, keep=True, progress=stage(feedback, 30, 40))
+        if kind == LINE_GEOMETRY:
+            edges, owner = hotspots.edges()
+            buffer = self.parameterAsDouble(parameters, self.BUFFER, context)
+            spots = nearest_segments(x, y, edges, owner, buffer, progress=stage(feedback, 40, 60)).segment
+        else:
+            spots = points_in_polygons(
+                x, y, hotspots.vertices, hotspots.sizes, hotspots.ring_owner(), len(hotspots), stage(feedback, 40, 60)
+            )
         max_gap = 60.0 * self.parameterAsDouble(parameters, self.MAX_GAP, context)
-        result = presence(unit, seconds, spots, len(features), max_gap, 60.0 * self.parameterAsDouble(parameters, self.MIN_VISIT, context))
-        shift_seconds = 3600.0 * self.parameterAsDouble(parameters, self.SHIFT_HOURS, context)
-        if shift_seconds <= 0:
-            raise QgsProcessingException(self.tr("The shift length must be more than 0 hours."))
-        offset = 3600.0 * self.parameterAsDouble(parameters, self.SHIFT_START, context)
-        shifts_observed = len(np.unique(np.floor((seconds - offset) / shift_seconds)))
+        min_visit = 60.0 * self.parameterAsDouble(parameters, self.MIN_VISIT, context)
+        result = presence(unit, seconds, spots, len(hotspots), max_gap, min_visit)
+        shift_hours, shift_start = self.shifts(parameters, context)
+        shifts_observed = len(np.unique(shift_index(seconds, shift_start, shift_hours)))
         feedback.pushInfo(
             self.tr("{} pings of {} units over {} shifts; {} presence episodes in hot spots.").format(
-                len(seconds), unit.max() + 1, shifts_observed, len(result.episodes)
+                len(seconds), unit.max() + 1, shifts_observed, len(result.spot)
             )
         )
-        return self._write(parameters, context, hotspots, features, result, shifts_observed, shift_seconds, offset)
-
-    def _locate(self, parameters, context, feedback, hotspots, crs, x, y):
-        """The hot spot of each ping (-1 for none) and the hot spots' (geometry, attributes)."""
-        kind = QgsWkbTypes.geometryType(hotspots.wkbType())
-        if kind == LINE_GEOMETRY:
-            lines = read_lines(hotspots, crs, context, feedback)
-            found = nearest_segments(x, y, lines.edges, lines.owner, self.parameterAsDouble(parameters, self.BUFFER, context))
-            return found.segment, list(zip(lines.geometries, lines.attributes))
-        if kind != POLYGON_GEOMETRY:
-            raise QgsProcessingException(self.tr("Hot spots must be polygons or street segments."))
-        features, polygons = [], []
-        transform = None
-        if hotspots.sourceCrs() != crs:
-            transform = QgsCoordinateTransform(hotspots.sourceCrs(), crs, context.transformContext())
-        for feature in hotspots.getFeatures():
-            geometry = feature.geometry()
-            if geometry.isEmpty():
-                continue
-            measured = geometry
-            if transform is not None:
-                measured = QgsGeometry(geometry)
-                measured.transform(transform)
-            polygons.extend((rings, len(features)) for rings in polygon_rings(measured))
-            features.append((geometry, feature.attributes()))
-        found = points_in_polygons(x, y, [rings for rings, _ in polygons])
-        owner = np.array([index for _, index in polygons] + [-1])
-        return owner[found], features
-
-    def _write(self, parameters, context, hotspots, features, result, shifts_observed, shift_seconds, offset):
-        fields = QgsFields(hotspots.fields())
-        planned = hotspots.fields().lookupField("minutes_per_shift")
-        added = [
-            ("minutes_observed", "double"),
-            ("officer_minutes", "double"),
-            ("visits_observed", "int"),
-            ("shifts_observed", "int"),
-            ("minutes_per_shift_observed", "double"),
+        per_shift = result.minutes / shifts_observed
+        columns = [
+            Column("minutes_observed", "double", result.minutes),
+            Column("officer_minutes", "double", result.officer_minutes),
+            Column("visits_observed", "int", result.visits),
+            Column("shifts_observed", "int", np.full(len(hotspots), shifts_observed)),
+            Column("minutes_per_shift_observed", "double", per_shift),
         ]
-        added += [("dose_ratio", "double")] if planned >= 0 else []
-        for name, kind in added:
-            fields.append(make_field(name, kind))
-        sink, destination = self.parameterAsSink(parameters, self.OUTPUT, context, fields, hotspots.wkbType(), hotspots.sourceCrs())
-        batch = []
-        for i, (geometry, attributes) in enumerate(features):
-            per_shift = float(result.minutes[i] / shifts_observed)
-            row = [float(result.minutes[i]), float(result.officer_minutes[i]), int(result.visits[i]), shifts_observed, float(per_shift)]
-            if planned >= 0:
-                plan = attributes[planned]
-                row.append(per_shift / float(plan) if isinstance(plan, (int, float)) and plan > 0 else None)
-            feature = QgsFeature(fields)
-            feature.setGeometry(geometry)
-            feature.setAttributes(list(attributes) + row)
-            batch.append(feature)
-        add_features(sink, batch)
-        results = {self.OUTPUT: destination}
+        if "minutes_per_shift" in hotspots.columns:
+            planned = hotspots.numbers("minutes_per_shift")
+            columns.append(Column("dose_ratio", "double", np.where(planned > 0, per_shift / np.where(planned > 0, planned, 1), np.nan)))
+        results = {self.OUTPUT: self.writer.features(self.OUTPUT, columns, base=hotspots, progress=stage(feedback, 60, 90))}
         if parameters.get(self.OUTPUT_SHIFTS) is not None:
-            results[self.OUTPUT_SHIFTS] = self._write_shifts(parameters, context, result, shift_seconds, offset)
+            results[self.OUTPUT_SHIFTS] = self._write_shifts(result, min_visit, shift_start, shift_hours, stage(feedback, 90, 100))
         return results
 
-    def _write_shifts(self, parameters, context, result, shift_seconds, offset):
-        """Presence minutes and visits per hot spot and shift (episodes split at shift ends)."""
-        min_visit = 60.0 * self.parameterAsDouble(parameters, self.MIN_VISIT, context)
-        totals = {}
-        for spot, begin, end in result.episodes:
-            first = (spot, int(np.floor((begin - offset) / shift_seconds)))
-            minutes, visits = totals.get(first, (0.0, 0))
-            totals[first] = (minutes, visits + int(end - begin >= min_visit))
-            while True:  # the episode's minutes, split at shift ends
-                shift = int(np.floor((begin - offset) / shift_seconds))
-                piece_end = min(end, offset + (shift + 1) * shift_seconds)
-                minutes, visits = totals.get((spot, shift), (0.0, 0))
-                totals[(spot, shift)] = (minutes + (piece_end - begin) / 60.0, visits)
-                if piece_end >= end:
-                    break
-                begin = piece_end
-        fields = QgsFields()
-        for name, kind in (("hotspot", "int"), ("shift_start", "string"), ("minutes_observed", "double"), ("visits_observed", "int")):
-            fields.append(make_field(name, kind))
-        sink, destination = self.parameterAsSink(parameters, self.OUTPUT_SHIFTS, context, fields, QgsWkbTypes.Type.NoGeometry)
-        batch = []
-        for (spot, shift), (minutes, visits) in sorted(totals.items()):
-            start = datetime.fromtimestamp(offset + shift * shift_seconds, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
-            feature = QgsFeature(fields)
-            feature.setAttributes([int(spot) + 1, start, float(minutes), int(visits)])
-            batch.append(feature)
-        add_features(sink, batch)
-        return destination
-
-
-def _seconds(column):
-    """Ping times as seconds since 1970: numbers already are; text is read as ISO 8601."""
-    if column.dtype.kind not in "UO":
-        return column.astype(float)
-    parsed = np.array([np.datetime64(v.replace(" ", "T"), "ms") if v else np.datetime64("NaT") for v in column])
-    return np.where(np.isnat(parsed), np.nan, parsed.astype("datetime64[ms]").astype(np.int64) / 1000.0)
+    def _write_shifts(self, result, min_visit, shift_start, shift_hours, progress):
+        """Presence minutes and visits per hot spot and shift (episodes split at shift ends;
+        a visit counts in the shift it began)."""
+        spot, shift, seconds, first = split_by_shift(result.spot, result.begin, result.end, shift_start, shift_hours)
+        pairs, position = np.unique(np.column_stack([spot, shift]), axis=0, return_inverse=True)
+        position = position.ravel()
+        minutes = np.bincount(position, seconds / 60.0, len(pairs))
+        began = np.unique(np.column_stack([result.spot, first]), axis=0, return_inverse=True)
+        visit_pairs, visit_position = began[0], began[1].ravel()
+        visits_per_pair = np.bincount(visit_position, (result.end - result.begin) >= min_visit, len(visit_pairs))
+        visits = np.zeros(len(pairs))
+        lookup = np.searchsorted(pairs[:, 0] * (1 << 32) + pairs[:, 1], visit_pairs[:, 0] * (1 << 32) + visit_pairs[:, 1])
+        visits[lookup] = visits_per_pair
+        starts = (3600.0 * (shift_start + pairs[:, 1] * shift_hours)).astype("datetime64[s]")
+        labels = np.datetime_as_string(starts, unit="m").astype(object)
+        return self.writer.table(
+            self.OUTPUT_SHIFTS,
+            [
+                Column("hotspot", "int", pairs[:, 0] + 1),
+                Column("shift_start", "string", [label.replace("T", " ") for label in labels]),
+                Column("minutes_observed", "double", minutes),
+                Column("visits_observed", "int", visits),
+            ],
+            progress=progress,
+        )

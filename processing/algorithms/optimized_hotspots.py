@@ -1,43 +1,48 @@
 """hotspotpolicing:optimizedhotspots: incidents to square or hexagon cells, then Gi* with
 FDR at an automatically chosen scale: the one-click statistical hot spot map."""
 
+from enum import IntEnum
+
 import numpy as np
 from qgis.core import (
-    QgsFeature,
-    QgsFields,
-    QgsGeometry,
-    QgsPointXY,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterDistance,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
-    QgsProcessingParameterField,
     QgsWkbTypes,
 )
 
 from ...core import local_stats, optimized, tessellation
 from ...core import weights as spatial_weights
-from ..compat import NUMERIC_FIELD, POINT_GEOMETRY, POINT_SOURCE, POLYGON_SOURCE
-from ..compat import field as make_field
-from ..layers import PreparedArea, read_points, union_of, working_crs
-from ..styles import style_on_completion
-from .base import HotspotAlgorithm, add_features
+from ...core.geometry import points_in_polygons
+from ..compat import POLYGON_SOURCE
+from ..sinks import Column, polygons_wkb
+from .base import IncidentAlgorithm, stage
 
 CELL_SHAPES = ("Square (fishnet)", "Hexagon")
+
+
+class CellShape(IntEnum):
+    """The CELL_SHAPE enum (positions are public)."""
+
+    SQUARE = 0
+    HEXAGON = 1
+
+
 MIN_INCIDENTS = 30
 MAX_CELLS = 2_000_000
 
 
-class OptimizedHotspots(HotspotAlgorithm):
+class OptimizedHotspots(IncidentAlgorithm):
     INPUT = "INPUT"
-    WEIGHT_FIELD = "WEIGHT_FIELD"
     CELL_SHAPE = "CELL_SHAPE"
     CELL_SIZE = "CELL_SIZE"
     DISTANCE = "DISTANCE"
     STUDY_AREA = "STUDY_AREA"
     OUTPUT = "OUTPUT"
+    METHODS_SECTION = "2.6"
 
     def name(self):
         return "optimizedhotspots"
@@ -48,7 +53,7 @@ class OptimizedHotspots(HotspotAlgorithm):
     def tags(self):
         return self.tr("optimized,hot spot,hotspot,gi*,getis,fishnet,grid,hexagon,hexbin,fdr,crime").split(",")
 
-    def shortHelpString(self):
+    def help(self):
         return self.tr(
             "<p>The one-click answer to 'where are the statistically significant hot spots?': "
             "incidents are counted in square or hexagonal cells and Getis-Ord Gi* with the false "
@@ -74,16 +79,9 @@ class OptimizedHotspots(HotspotAlgorithm):
         )
 
     def initAlgorithm(self, config=None):
-        source = QgsProcessingParameterFeatureSource(self.INPUT, self.tr("Incidents"), [POINT_SOURCE])
-        source.setHelp(self.tr("Point layer of incidents."))
-        self.addParameter(source)
-        weight = QgsProcessingParameterField(
-            self.WEIGHT_FIELD, self.tr("Weight field (e.g. harm)"), parentLayerParameterName=self.INPUT, type=NUMERIC_FIELD, optional=True
-        )
-        weight.setHelp(self.tr("Optional: analyse the sum of this field per cell (e.g. a harm index) instead of the count."))
-        self.addParameter(weight)
+        self.add_incident_parameters("Optional: analyse the sum of this field per cell (e.g. a harm index) instead of the count.")
         shape = QgsProcessingParameterEnum(
-            self.CELL_SHAPE, self.tr("Cell shape"), options=[self.tr(s) for s in CELL_SHAPES], defaultValue=1
+            self.CELL_SHAPE, self.tr("Cell shape"), options=[self.tr(s) for s in CELL_SHAPES], defaultValue=int(CellShape.HEXAGON)
         )
         shape.setHelp(self.tr("Square cells (a fishnet) or hexagons."))
         self.addParameter(shape)
@@ -103,37 +101,22 @@ class OptimizedHotspots(HotspotAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("DISTANCE_USED", self.tr("Distance band used")))
         self.addOutput(QgsProcessingOutputNumber("CELL_COUNT", self.tr("Cells analysed")))
 
-    def processAlgorithm(self, parameters, context, feedback):
-        source = self.parameterAsSource(parameters, self.INPUT, context)
-        if source is None:
-            raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
-        if QgsWkbTypes.geometryType(source.wkbType()) != POINT_GEOMETRY:
-            raise QgsProcessingException(self.tr("Optimized hot spots needs incident points; convert other geometries to points first."))
-        crs = working_crs(source, context, feedback)
-        weight_field = self.parameterAsString(parameters, self.WEIGHT_FIELD, context) or None
-        layer = self.parameterAsVectorLayer(parameters, self.INPUT, context)
-        points = read_points(source, layer, parameters.get(self.INPUT), crs, context, weight_field)
-        x, y, w = points.x, points.y, points.values
-        if weight_field is not None:
-            if np.isnan(w).any() or (w < 0).any():
-                raise QgsProcessingException(
-                    self.tr("The weight field '{}' has NULL or negative values; fill or filter them first.").format(weight_field)
-                )
-
-        area = self._study_area(parameters, context, crs)
+    def process(self, parameters, context, feedback):
+        crs = self.reader.crs(self.INPUT)
+        points, weights = self.read_incidents(parameters, context, crs, progress=stage(feedback, 0, 20))
+        x, y = points.x, points.y
+        area = self.reader.read(self.STUDY_AREA, crs, progress=stage(feedback, 20, 25))
         if len(x) < MIN_INCIDENTS:
             raise QgsProcessingException(
                 self.tr("Only {} incidents; optimized hot spots needs at least {}. Widen the date range or the area.").format(
                     len(x), MIN_INCIDENTS
                 )
             )
-        if feedback.isCanceled():
-            return {}
-
-        bounds = area.geometry.boundingBox() if area is not None else None
-        xmin, ymin, xmax, ymax = (
-            (bounds.xMinimum(), bounds.yMinimum(), bounds.xMaximum(), bounds.yMaximum()) if bounds else (x.min(), y.min(), x.max(), y.max())
-        )
+        if area is not None and len(area) == 0:
+            raise QgsProcessingException(self.tr("The study area layer has no polygons."))
+        box = area.vertices if area is not None else np.column_stack([x, y])
+        xmin, ymin = box.min(axis=0)
+        xmax, ymax = box.max(axis=0)
         size = self.parameterAsDouble(parameters, self.CELL_SIZE, context)
         if size == 0:
             size = optimized.automatic_cell_size(max(xmax - xmin, 1e-9), max(ymax - ymin, 1e-9))
@@ -147,9 +130,9 @@ class OptimizedHotspots(HotspotAlgorithm):
                     estimated, MAX_CELLS, np.sqrt((xmax - xmin) * (ymax - ymin) / MAX_CELLS)
                 )
             )
-        shape = self.parameterAsEnum(parameters, self.CELL_SHAPE, context)
-        grid = tessellation.HexagonGrid(size, xmin, ymin) if shape == 1 else tessellation.SquareGrid(size, xmin, ymin)
-        keys_a, keys_b, counts, sums = self._cells(grid, x, y, w, area, bounds, feedback)
+        shape = CellShape(self.parameterAsEnum(parameters, self.CELL_SHAPE, context))
+        grid = tessellation.HexagonGrid(size, xmin, ymin) if shape == CellShape.HEXAGON else tessellation.SquareGrid(size, xmin, ymin)
+        keys_a, keys_b, counts, sums = self._cells(grid, x, y, weights, area, (xmin, ymin, xmax, ymax), feedback)
         if area is not None and counts.sum() < MIN_INCIDENTS:
             raise QgsProcessingException(
                 self.tr("Only {} incidents fall in the study area; optimized hot spots needs at least {}.").format(
@@ -157,7 +140,7 @@ class OptimizedHotspots(HotspotAlgorithm):
                 )
             )
         cx, cy = grid.centres(keys_a, keys_b)
-        analysed = sums if weight_field else counts.astype(float)
+        analysed = sums if weights is not None else counts.astype(float)
         if len(cx) < 3 or np.ptp(analysed) == 0:
             raise QgsProcessingException(
                 self.tr("The {} cells hold the same value, so there is nothing to compare. Use smaller cells or a study area.").format(
@@ -170,7 +153,7 @@ class OptimizedHotspots(HotspotAlgorithm):
         distance = self.parameterAsDouble(parameters, self.DISTANCE, context)
         if distance == 0:
             start = spatial_weights.distance_for_one_neighbour(cx, cy)
-            distance, how, _ = optimized.automatic_distance(cx, cy, analysed, start)
+            distance, how, _ = optimized.automatic_distance(cx, cy, analysed, start, progress=stage(feedback, 30, 60))
             distance = max(distance, 0.001 * max(xmax - xmin, ymax - ymin))
             feedback.pushInfo(self.tr("Automatic distance band ({}): {:.6g}.").format(self.tr(how), distance))
         neighbours = spatial_weights.distance_band(cx, cy, distance)
@@ -178,7 +161,8 @@ class OptimizedHotspots(HotspotAlgorithm):
         z = local_stats.gi_star(analysed, spatial_weights.with_self(neighbours))
         z[counts_nb == 0] = np.nan
         p = local_stats.two_sided_p(z)
-        bins = local_stats.confidence_bins(z, p, fdr=True)
+        bins = local_stats.confidence_bins(z, p, fdr=True).astype(float)
+        bins[~np.isfinite(z)] = np.nan
         if (counts_nb == 0).any():
             feedback.pushWarning(
                 self.tr("{} cells have no neighbour within {:.6g}; their results are NULL.").format(int((counts_nb == 0).sum()), distance)
@@ -188,68 +172,43 @@ class OptimizedHotspots(HotspotAlgorithm):
                 int((bins > 0).sum()), int((bins < 0).sum())
             )
         )
-        if feedback.isCanceled():
-            return {}
-
-        fields = QgsFields()
-        specs = [("cell_id", "int", None), ("incident_count", "int", self.tr("Incidents"))]
-        if weight_field:
-            specs.append(("weight_sum", "double", self.tr("Sum of {}").format(weight_field)))
-        specs += [
-            ("GiZScore", "double", None),
-            ("GiPValue", "double", None),
-            ("Gi_Bin", "int", self.tr("Hot/cold spot confidence")),
-            ("NNeighbors", "int", None),
+        columns = [Column("cell_id", "int", np.arange(1, len(cx) + 1)), Column("incident_count", "int", counts, self.tr("Incidents"))]
+        if weights is not None:
+            weight_field = self.parameterAsString(parameters, self.WEIGHT_FIELD, context)
+            columns.append(Column("weight_sum", "double", sums, self.tr("Sum of {}").format(weight_field)))
+        columns += [
+            Column("GiZScore", "double", z),
+            Column("GiPValue", "double", p),
+            Column("Gi_Bin", "int", bins, self.tr("Hot/cold spot confidence")),
+            Column("NNeighbors", "int", counts_nb),
         ]
-        for name, kind, alias in specs:
-            fields.append(make_field(name, kind, alias))
-        sink, destination = self.parameterAsSink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.Polygon, crs)
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
-        batch = []
-        for i in range(len(cx)):
-            feature = QgsFeature(fields)
-            feature.setGeometry(QgsGeometry.fromPolygonXY([[QgsPointXY(px, py) for px, py in grid.ring(cx[i], cy[i])]]))
-            finite = np.isfinite(z[i])
-            row = [i + 1, int(counts[i])] + ([float(sums[i])] if weight_field else [])
-            row += [float(z[i]) if finite else None, float(p[i]) if finite else None, int(bins[i]) if finite else None, int(counts_nb[i])]
-            feature.setAttributes(row)
-            batch.append(feature)
-            if len(batch) == 10000:
-                add_features(sink, batch)
-                batch = []
-                feedback.setProgress(60 + 40 * i / len(cx))
-        add_features(sink, batch)
-        style_on_completion(context, destination, "gi_bin")
+        destination = self.writer.features(
+            self.OUTPUT,
+            columns,
+            geometry=polygons_wkb(grid.rings(cx, cy)),
+            wkb_type=QgsWkbTypes.Type.Polygon,
+            crs=crs,
+            style="gi_bin",
+            progress=stage(feedback, 65, 100),
+        )
         return {self.OUTPUT: destination, "CELL_SIZE_USED": size, "DISTANCE_USED": distance, "CELL_COUNT": len(cx)}
-
-    def _study_area(self, parameters, context, crs):
-        """The study area, ready for point-in-polygon tests in the working CRS (or None)."""
-        area_source = self.parameterAsSource(parameters, self.STUDY_AREA, context)
-        return None if area_source is None else PreparedArea(union_of(area_source, crs, context))
 
     def _cells(self, grid, x, y, w, area, bounds, feedback):
         """Cell keys with counts and weight sums: without a study area the occupied cells;
         with one, every cell whose centre lies in it, with the incidents of those cells."""
         col, row = grid.keys(x, y)
-        keys_a, keys_b, counts, sums = tessellation.count_by_cell(col, row, w)
         if area is None:
-            return keys_a, keys_b, counts, sums
-        all_a, all_b = grid.covering(bounds.xMinimum(), bounds.yMinimum(), bounds.xMaximum(), bounds.yMaximum())
+            return tessellation.count_by_cell(col, row, w)
+        all_a, all_b = grid.covering(*bounds)
         cx, cy = grid.centres(all_a, all_b)
-        inside = area.contains_all(cx, cy)
-        kept = np.column_stack([all_a[inside], all_b[inside]])
-        occupied = np.column_stack([keys_a, keys_b])
-        union, position = np.unique(np.concatenate([kept, occupied]), axis=0, return_inverse=True)
-        position = position.ravel()
-        in_area = np.zeros(len(union), dtype=bool)
-        in_area[position[: len(kept)]] = True
-        all_counts, all_sums = np.zeros(len(union), dtype=counts.dtype), np.zeros(len(union))
-        all_counts[position[len(kept) :]] = counts
-        all_sums[position[len(kept) :]] = sums
-        left_out = int(all_counts[~in_area].sum())
-        if left_out:
+        inside = points_in_polygons(cx, cy, area.vertices, area.sizes, area.ring_owner(), len(area)) >= 0
+        keys_a, keys_b = all_a[inside], all_b[inside]
+        position = tessellation.lookup(keys_a, keys_b, col, row)
+        kept = position >= 0
+        counts = np.bincount(position[kept], minlength=len(keys_a))
+        sums = np.bincount(position[kept], w[kept] if w is not None else None, minlength=len(keys_a)).astype(float)
+        if (~kept).any():
             feedback.pushInfo(
-                self.tr("{} incidents lie in cells whose centre is outside the study area and are left out.").format(left_out)
+                self.tr("{} incidents lie in cells whose centre is outside the study area and are left out.").format(int((~kept).sum()))
             )
-        return union[in_area, 0], union[in_area, 1], all_counts[in_area], all_sums[in_area]
+        return keys_a, keys_b, counts, sums

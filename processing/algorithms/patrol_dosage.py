@@ -2,9 +2,6 @@
 
 import numpy as np
 from qgis.core import (
-    NULL,
-    QgsFeature,
-    QgsFields,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterEnum,
@@ -12,14 +9,13 @@ from qgis.core import (
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
     QgsProcessingParameterNumber,
-    QgsWkbTypes,
 )
 
-from ...core.dosage import allocate, schedule
+from ...core.dosage import Selection, allocate, choose_hotspots, schedule
 from ..compat import ADVANCED, ANY_VECTOR, NUMERIC_FIELD
-from ..compat import field as make_field
-from ..styles import style_on_completion
-from .base import HotspotAlgorithm, add_features
+from ..layers import ALL_FIELDS
+from ..sinks import Column
+from .base import DosageAlgorithm, stage
 
 SELECTIONS = (
     "Top MAX_HOTSPOTS by risk",
@@ -30,22 +26,20 @@ INTEGER = QgsProcessingParameterNumber.Type.Integer
 DOUBLE = QgsProcessingParameterNumber.Type.Double
 
 
-class PatrolDosage(HotspotAlgorithm):
+class PatrolDosage(DosageAlgorithm):
     HOTSPOTS = "HOTSPOTS"
     RISK_FIELD = "RISK_FIELD"
     PATROL_MINUTES = "PATROL_MINUTES"
     VISIT_MIN = "VISIT_MIN"
     VISIT_MAX = "VISIT_MAX"
     MAX_HOTSPOTS = "MAX_HOTSPOTS"
-    SHIFT_HOURS = "SHIFT_HOURS"
     SEED = "SEED"
     OUTPUT = "OUTPUT"
     OUTPUT_SCHEDULE = "OUTPUT_SCHEDULE"
     SELECTION = "SELECTION"
     RISK_SHARE = "RISK_SHARE"
     SHIFTS = "SHIFTS"
-    SHIFT_START = "SHIFT_START"
-    GROUP_ID = "patroldosage"
+    METHODS_SECTION = "4.1-4.3"
 
     def name(self):
         return "patroldosage"
@@ -56,7 +50,7 @@ class PatrolDosage(HotspotAlgorithm):
     def tags(self):
         return self.tr("patrol,dosage,koper,visits,minutes,schedule,hot spots policing,deployment").split(",")
 
-    def shortHelpString(self):
+    def help(self):
         return self.tr(
             "<p>Turns hot spots into a patrol plan: which hot spots, how many minutes and visits "
             "each per shift, and a randomised schedule of the visits.</p>"
@@ -94,13 +88,14 @@ class PatrolDosage(HotspotAlgorithm):
             (self.VISIT_MIN, "Shortest visit (minutes)", INTEGER, 10, "Koper (1995): at least about 10 minutes."),
             (self.VISIT_MAX, "Longest visit (minutes)", INTEGER, 15, "Koper (1995): little more effect beyond about 15 minutes."),
             (self.MAX_HOTSPOTS, "Hot spots to patrol (at most)", INTEGER, 10, "How many hot spots to choose at most."),
-            (self.SHIFT_HOURS, "Shift length (hours)", DOUBLE, 8.0, "Visits are spread over the shift, one per two hours at most."),
             (self.SEED, "Random seed", INTEGER, 1, "Seed of the schedule: the same seed gives the same schedule."),
         ]
         for key, label, kind, default, help_text in numbers:
             parameter = QgsProcessingParameterNumber(key, self.tr(label), kind, default, minValue=0)
             parameter.setHelp(self.tr(help_text))
             self.addParameter(parameter)
+        shift_hours, shift_start = self.add_shift_parameters()
+        self.addParameter(shift_hours)
         output = QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Patrol dosage"))
         output.setHelp(self.tr("The chosen hot spots with priority_rank, visits_per_shift and minutes_per_shift."))
         self.addParameter(output)
@@ -108,7 +103,7 @@ class PatrolDosage(HotspotAlgorithm):
         plan.setHelp(self.tr("One row per planned visit: shift, visit order, hot spot, planned start and minutes."))
         self.addParameter(plan)
         selection = QgsProcessingParameterEnum(
-            self.SELECTION, self.tr("Choose hot spots"), options=[self.tr(s) for s in SELECTIONS], defaultValue=0
+            self.SELECTION, self.tr("Choose hot spots"), options=[self.tr(s) for s in SELECTIONS], defaultValue=int(Selection.TOP_BY_RISK)
         )
         selection.setHelp(self.tr("Which features become patrolled hot spots."))
         self.addParameter(selection)
@@ -121,19 +116,13 @@ class PatrolDosage(HotspotAlgorithm):
                 "With 'smallest set holding RISK_SHARE %': the share of all risk to cover.",
             ),
             (self.SHIFTS, "Shifts to schedule", INTEGER, 7, "How many shifts the schedule covers (e.g. 7: a week of one shift a day)."),
-            (
-                self.SHIFT_START,
-                "Shift start (hour of day)",
-                DOUBLE,
-                8.0,
-                "Clock time the shift starts, for planned_start (e.g. 22 for a night shift).",
-            ),
         ]
         for key, label, kind, default, help_text in extra:
             parameter = QgsProcessingParameterNumber(key, self.tr(label), kind, default, minValue=0)
             parameter.setHelp(self.tr(help_text))
             parameter.setFlags(parameter.flags() | ADVANCED)
             self.addParameter(parameter)
+        self.addParameter(shift_start)
         for key, label in (
             ("HOTSPOTS_FUNDED", "Hot spots funded"),
             ("MINUTES_PLANNED", "Minutes planned per shift"),
@@ -152,62 +141,62 @@ class PatrolDosage(HotspotAlgorithm):
             return False, self.tr("The shift length (SHIFT_HOURS) must be more than 0.")
         return super().checkParameterValues(parameters, context)
 
-    def processAlgorithm(self, parameters, context, feedback):
-        source = self.parameterAsSource(parameters, self.HOTSPOTS, context)
-        if source is None:
-            raise QgsProcessingException(self.invalidSourceError(parameters, self.HOTSPOTS))
+    def process(self, parameters, context, feedback):
         ok, message = self.checkParameterValues(parameters, context)
         if not ok:
             raise QgsProcessingException(message)
+        source = self.reader.source(self.HOTSPOTS)
+        hotspots = self.reader.read(self.HOTSPOTS, source.sourceCrs(), ALL_FIELDS, keep=True, progress=stage(feedback, 0, 40))
+        if len(hotspots) == 0:
+            raise QgsProcessingException(self.tr("The hot spot layer '{}' has no features with a geometry.").format(hotspots.name))
         field = self.parameterAsString(parameters, self.RISK_FIELD, context)
-        index = source.fields().lookupField(field)
-        features = list(source.getFeatures())
-        if not features:
-            raise QgsProcessingException(self.tr("The hot spot layer has no features."))
-        raw = [f.attribute(index) for f in features]
-        risk = np.array([np.nan if v is None or v == NULL else float(v) for v in raw])
+        risk = hotspots.numbers(field)
         if np.isnan(risk).any():
             feedback.pushWarning(self.tr("{} features have no risk value and are not chosen.").format(int(np.isnan(risk).sum())))
         if (risk[np.isfinite(risk)] < 0).any():
             raise QgsProcessingException(
                 self.tr("'{}' has negative values; risk must be zero or more (use counts or harm, not z-scores, or filter).").format(field)
             )
-        chosen = self._choose(parameters, context, source, features, np.nan_to_num(risk, nan=-1.0))
+        chosen = choose_hotspots(
+            risk,
+            Selection(self.parameterAsEnum(parameters, self.SELECTION, context)),
+            self.parameterAsInt(parameters, self.MAX_HOTSPOTS, context),
+            self.parameterAsDouble(parameters, self.RISK_SHARE, context) / 100.0,
+            hotspots.numbers("Gi_Bin") if "Gi_Bin" in hotspots.columns else None,
+        )
         if len(chosen) == 0:
             raise QgsProcessingException(
                 self.tr("No feature qualifies as a hot spot with this choice; check the risk field or the selection rule.")
             )
 
         budget = self.parameterAsDouble(parameters, self.PATROL_MINUTES, context)
-        shift_minutes = 60.0 * self.parameterAsDouble(parameters, self.SHIFT_HOURS, context)
+        shift_hours, shift_start = self.shifts(parameters, context)
         visit_min = self.parameterAsInt(parameters, self.VISIT_MIN, context)
         visit_max = self.parameterAsInt(parameters, self.VISIT_MAX, context)
-        plan = allocate(risk[chosen], budget, shift_minutes, visit_min, visit_max)
+        plan = allocate(risk[chosen], budget, 60.0 * shift_hours, visit_min, visit_max)
         if plan.funded < len(chosen):
             feedback.pushWarning(
                 self.tr(
-                    "{} minutes per shift cannot give all {} chosen hot spots a {}-minute visit: "
-                    "the {} riskiest are funded; {} minutes would cover them all."
+                    "{:g} minutes per shift cannot give all {} chosen hot spots a {}-minute visit: "
+                    "the {} riskiest are funded; {:g} minutes would cover them all."
                 ).format(budget, len(chosen), visit_min, plan.funded, plan.budget_needed)
             )
         feedback.pushInfo(
-            self.tr("{} minutes of {} planned for {} hot spots per shift.").format(int(plan.minutes.sum()), budget, plan.funded)
+            self.tr("{} minutes of {:g} planned for {} hot spots per shift.").format(int(plan.minutes.sum()), budget, plan.funded)
         )
-
-        rank = np.empty(len(chosen), dtype=int)
-        rank[np.argsort(-risk[chosen], kind="stable")] = np.arange(1, len(chosen) + 1)
-        fields = QgsFields(source.fields())
-        for name, kind in (("priority_rank", "int"), ("visits_per_shift", "int"), ("minutes_per_shift", "int")):
-            fields.append(make_field(name, kind))
-        sink, destination = self.parameterAsSink(parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs())
-        batch = []
-        for i, position in enumerate(chosen):
-            feature = QgsFeature(fields)
-            feature.setGeometry(features[position].geometry())
-            feature.setAttributes(features[position].attributes() + [int(rank[i]), int(plan.visits[i]), int(plan.minutes[i])])
-            batch.append(feature)
-        add_features(sink, batch)
-        style_on_completion(context, destination, "dosage")
+        rank = np.arange(1, len(chosen) + 1)  # chosen is riskiest first
+        destination = self.writer.features(
+            self.OUTPUT,
+            [
+                Column("priority_rank", "int", rank),
+                Column("visits_per_shift", "int", plan.visits),
+                Column("minutes_per_shift", "int", plan.minutes),
+            ],
+            base=hotspots,
+            rows=chosen,
+            style="dosage",
+            progress=stage(feedback, 40, 70),
+        )
         results = {
             self.OUTPUT: destination,
             "HOTSPOTS_FUNDED": plan.funded,
@@ -215,53 +204,26 @@ class PatrolDosage(HotspotAlgorithm):
             "BUDGET_NEEDED": plan.budget_needed,
         }
         if parameters.get(self.OUTPUT_SCHEDULE) is not None:
-            results[self.OUTPUT_SCHEDULE] = self._write_schedule(parameters, context, plan, rank, shift_minutes)
-        return results
-
-    def _choose(self, parameters, context, source, features, risk):
-        """Positions of the features that become hot spots."""
-        limit = self.parameterAsInt(parameters, self.MAX_HOTSPOTS, context)
-        order = np.argsort(-risk, kind="stable")
-        order = order[risk[order] >= 0]
-        rule = self.parameterAsEnum(parameters, self.SELECTION, context)
-        if rule == 1:
-            gi_bin = source.fields().lookupField("Gi_Bin")
-            if gi_bin < 0:
-                raise QgsProcessingException(
-                    self.tr("The layer has no Gi_Bin field; run Gi* or optimized hot spots first, or choose by risk.")
-                )
-            order = np.array([p for p in order if features[p].attribute(gi_bin) == 3], dtype=int)
-        elif rule == 2:
-            share = self.parameterAsDouble(parameters, self.RISK_SHARE, context) / 100.0
-            cumulative = np.cumsum(risk[order])
-            order = (
-                order[: int(np.searchsorted(cumulative, share * cumulative[-1] * (1 - 1e-12))) + 1]
-                if len(order) and cumulative[-1] > 0
-                else order[:0]
+            visits = schedule(
+                plan,
+                60.0 * shift_hours,
+                self.parameterAsInt(parameters, self.SHIFTS, context),
+                self.parameterAsInt(parameters, self.SEED, context),
             )
-        return order[:limit] if limit else order
-
-    def _write_schedule(self, parameters, context, plan, rank, shift_minutes):
-        fields = QgsFields()
-        for name, kind in (
-            ("shift", "int"),
-            ("visit_order", "int"),
-            ("priority_rank", "int"),
-            ("planned_start", "string"),
-            ("start_minute", "int"),
-            ("minutes", "int"),
-        ):
-            fields.append(make_field(name, kind))
-        sink, destination = self.parameterAsSink(parameters, self.OUTPUT_SCHEDULE, context, fields, QgsWkbTypes.Type.NoGeometry)
-        start_hour = self.parameterAsDouble(parameters, self.SHIFT_START, context)
-        rows = schedule(
-            plan, shift_minutes, self.parameterAsInt(parameters, self.SHIFTS, context), self.parameterAsInt(parameters, self.SEED, context)
-        )
-        batch = []
-        for shift, order, spot, start, minutes in rows:
-            clock = int(round(start_hour * 60)) + start
-            feature = QgsFeature(fields)
-            feature.setAttributes([shift, order, int(rank[spot]), f"{(clock // 60) % 24:02d}:{clock % 60:02d}", start, minutes])
-            batch.append(feature)
-        add_features(sink, batch)
-        return destination
+            clock = int(round(shift_start * 60)) + visits.start
+            planned = np.char.add(
+                np.char.add(np.char.zfill(((clock // 60) % 24).astype(str), 2), ":"), np.char.zfill((clock % 60).astype(str), 2)
+            )
+            results[self.OUTPUT_SCHEDULE] = self.writer.table(
+                self.OUTPUT_SCHEDULE,
+                [
+                    Column("shift", "int", visits.shift),
+                    Column("visit_order", "int", visits.order),
+                    Column("priority_rank", "int", rank[visits.spot]),
+                    Column("planned_start", "string", planned.astype(object)),
+                    Column("start_minute", "int", visits.start),
+                    Column("minutes", "int", visits.minutes),
+                ],
+                progress=stage(feedback, 70, 100),
+            )
+        return results

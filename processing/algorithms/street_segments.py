@@ -1,11 +1,8 @@
-"""hotspotpolicing:streetsegments: street centre-lines to block-face segments."""
+"""hotspotpolicing:streetsegments: street centre-lines to street segments (both sides of a
+street from one intersection to the next)."""
 
 import numpy as np
 from qgis.core import (
-    QgsFeature,
-    QgsFields,
-    QgsGeometry,
-    QgsPointXY,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterDistance,
@@ -14,11 +11,12 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
+from ...core.geometry import line_lengths_and_centroids
 from ...core.network import self_overlapping_parts, split_at_junctions
 from ..compat import LINE_GEOMETRY, LINE_SOURCE
-from ..compat import field as make_field
-from ..layers import read_lines, working_crs
-from .base import HotspotAlgorithm, add_features
+from ..layers import ALL_FIELDS
+from ..sinks import Column, linestrings_wkb
+from .base import HotspotAlgorithm, stage
 
 
 class StreetSegments(HotspotAlgorithm):
@@ -26,21 +24,22 @@ class StreetSegments(HotspotAlgorithm):
     TOLERANCE = "TOLERANCE"
     OUTPUT = "OUTPUT"
     GROUP_ID = "streetsegments"
+    METHODS_SECTION = "3.1"
 
     def name(self):
         return "streetsegments"
 
     def displayName(self):
-        return self.tr("Street centre-lines to block faces")
+        return self.tr("Street centre-lines to street segments")
 
     def tags(self):
-        return self.tr("street segment,block face,centreline,centerline,split,intersection,noding,network").split(",")
+        return self.tr("street segment,centreline,centerline,split,intersection,noding,network,micro places").split(",")
 
-    def shortHelpString(self):
+    def help(self):
         return self.tr(
             "<p>Turns a street centre-line layer, as cities publish it, into street segments that "
             "run from intersection to intersection: the unit of street-segment hot spot policing "
-            "(Weisburd et al.: both block faces of a street between two intersections).</p>"
+            "(Weisburd et al.: both sides of a street between two intersections).</p>"
             "<p><b>Method.</b> Every line is cut where another line crosses or touches it, also where "
             "crossings are not vertices of either line, and where another line's dangling end comes "
             "within TOLERANCE of it (a digitising gap: the end is moved onto the line, so the "
@@ -61,14 +60,12 @@ class StreetSegments(HotspotAlgorithm):
         tolerance.setHelp(self.tr("Line ends this close to another line are joined to it; cuts this close together are one."))
         self.addParameter(tolerance)
         output = QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Street segments"))
-        output.setHelp(self.tr("Block-face segments with segment_id and length."))
+        output.setHelp(self.tr("Street segments with segment_id and length."))
         self.addParameter(output)
         self.addOutput(QgsProcessingOutputNumber("SEGMENT_COUNT", self.tr("Segments")))
 
-    def processAlgorithm(self, parameters, context, feedback):
-        source = self.parameterAsSource(parameters, self.INPUT, context)
-        if source is None:
-            raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
+    def process(self, parameters, context, feedback):
+        source = self.reader.source(self.INPUT)
         if QgsWkbTypes.geometryType(source.wkbType()) != LINE_GEOMETRY:
             raise QgsProcessingException(
                 self.tr("The street centre-lines must be lines (got {}).").format(QgsWkbTypes.displayString(source.wkbType()))
@@ -76,54 +73,42 @@ class StreetSegments(HotspotAlgorithm):
         tolerance = self.parameterAsDouble(parameters, self.TOLERANCE, context)
         if tolerance <= 0:
             raise QgsProcessingException(self.tr("The node tolerance must be greater than 0 (e.g. 1 m)."))
-        crs = working_crs(source, context, feedback)
-        lines = read_lines(source, crs, context, feedback)
-        if lines is None:
-            return {}
-        if lines.skipped:
-            feedback.pushWarning(self.tr("Skipped {} empty or zero-length lines.").format(lines.skipped))
-        if not lines.geometries:
-            raise QgsProcessingException(self.tr("The layer has no usable lines."))
-        feedback.setProgress(30)
-        overlapping = self_overlapping_parts(lines.vertices, lines.per_part, tolerance)
+        crs = self.reader.crs(self.INPUT)
+        lines = usable_lines(self.reader.read(self.INPUT, crs, ALL_FIELDS, keep=True, progress=stage(feedback, 0, 30)), feedback)
+        overlapping = self_overlapping_parts(lines.vertices, lines.sizes, tolerance)
         if overlapping.any():
-            names = sorted({lines.part_owner[p] + 1 for p in np.flatnonzero(overlapping)})
+            names = sorted(set(lines.ids[lines.part_owner[overlapping]].tolist()))
             feedback.pushWarning(
                 self.tr("Skipped {} line parts that run back over themselves (features {}); fix their digitising to keep them.").format(
                     int(overlapping.sum()), ", ".join(map(str, names[:20])) + (" ..." if len(names) > 20 else "")
                 )
             )
-            keep = ~overlapping
-            lines.vertices = lines.vertices[np.repeat(keep, lines.per_part)]
-            lines.per_part, lines.part_owner = lines.per_part[keep], lines.part_owner[keep]
-        segments = split_at_junctions(lines.vertices, lines.per_part, tolerance)
-        if feedback.isCanceled():
-            return {}
-        feedback.pushInfo(
-            self.tr("{} centre-lines ({} parts) became {} segments.").format(len(lines.geometries), len(lines.per_part), len(segments))
+        keep = ~overlapping
+        vertices, sizes, part_owner = lines.vertices[np.repeat(keep, lines.sizes)], lines.sizes[keep], lines.part_owner[keep]
+        segments = split_at_junctions(vertices, sizes, tolerance, progress=stage(feedback, 30, 60))
+        feedback.pushInfo(self.tr("{} centre-lines ({} parts) became {} street segments.").format(len(lines), len(sizes), len(segments)))
+        lengths, _ = line_lengths_and_centroids(segments.vertices, segments.sizes, np.arange(len(segments)), len(segments))
+        columns = [Column("segment_id", "int", np.arange(1, len(segments) + 1)), Column("length", "double", lengths)]
+        destination = self.writer.features(
+            self.OUTPUT,
+            columns,
+            base=lines,
+            rows=part_owner[segments.part],
+            geometry=linestrings_wkb(segments.vertices, segments.sizes),
+            wkb_type=QgsWkbTypes.Type.LineString,
+            crs=crs,
+            progress=stage(feedback, 60, 100),
         )
-
-        fields = QgsFields(source.fields())
-        fields.append(make_field("segment_id", "int"))
-        fields.append(make_field("length", "double"))
-        sink, destination = self.parameterAsSink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.LineString, crs)
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
-        # A GeoPackage's "fid" must stay unique: the pieces of one line get new ones.
-        fid = source.fields().lookupField("fid")
-        batch = []
-        for number, (coordinates, part) in enumerate(segments, start=1):
-            feature = QgsFeature(fields)
-            feature.setGeometry(QgsGeometry.fromPolylineXY([QgsPointXY(x, y) for x, y in coordinates]))
-            length = float(np.hypot(*np.diff(coordinates, axis=0).T).sum())
-            attributes = list(lines.attributes[lines.part_owner[part]])
-            if fid >= 0:
-                attributes[fid] = None
-            feature.setAttributes(attributes + [number, length])
-            batch.append(feature)
-            if len(batch) == 10000:
-                add_features(sink, batch)
-                batch = []
-                feedback.setProgress(30 + 70 * number / len(segments))
-        add_features(sink, batch)
         return {self.OUTPUT: destination, "SEGMENT_COUNT": len(segments)}
+
+
+def usable_lines(lines, feedback):
+    """The lines with a length: empty and zero-length lines are left out, with a warning."""
+    lengths, _ = line_lengths_and_centroids(lines.vertices, lines.sizes, lines.part_owner, len(lines))
+    usable = lengths > 0
+    skipped = lines.skipped + int((~usable).sum())
+    if skipped:
+        feedback.pushWarning(f"Skipped {skipped} empty or zero-length lines of '{lines.name}'.")
+    if not usable.any():
+        raise QgsProcessingException(f"The layer '{lines.name}' has no usable lines.")
+    return lines if usable.all() else lines.subset(usable)

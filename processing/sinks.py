@@ -1,0 +1,452 @@
+"""Numpy columns back to QGIS: the one writer.
+
+Every output of every algorithm is written through :class:`Writer`: vector layers (the
+input's own fields and geometries, when the output keeps them, plus the algorithm's new
+columns), tables without geometry, GeoTIFF rasters and HTML reports. It reports progress,
+stops on Cancel, and remembers what it wrote so that a cancelled or failed run leaves no
+partial output behind (:meth:`Writer.discard`).
+
+A new column whose name the input already has (a rerun over last week's output) replaces
+the input's values; the field appears once and the log says so.
+
+GeoPackage files are written by GDAL in C++: the rows go into a temporary SQLite table with
+one ``executemany`` per chunk and ``gdal.VectorTranslate`` turns that into the GeoPackage
+with its spatial index, several times faster than building a QgsFeature per row. Every
+other destination (memory layers, PostGIS, shapefiles, ...) goes through the Processing
+feature sink."""
+
+import datetime
+import json
+import operator
+import os
+import re
+import sqlite3
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+from osgeo import gdal
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsFeature,
+    QgsField,
+    QgsFields,
+    QgsGeometry,
+    QgsProcessingException,
+    QgsProcessingOutputLayerDefinition,
+    QgsProcessingUtils,
+    QgsVectorLayer,
+    QgsWkbTypes,
+)
+from qgis.PyQt.QtCore import QDateTime, Qt
+
+from ..core import silent
+from .compat import FAST_INSERT, WKT_FOR_GDAL
+from .compat import field as make_field
+from .styles import style_on_completion
+
+BATCH = 10_000  # features per addFeatures call (generic path)
+CHUNK = 100_000  # rows per executemany (GeoPackage path)
+# QgsField type (QVariant / QMetaType ids) -> declared SQLite type GDAL reads back as that type
+SQLITE_TYPES = {
+    1: "BOOLEAN",
+    2: "INTEGER",
+    3: "INTEGER",
+    4: "BIGINT",
+    5: "BIGINT",
+    6: "REAL",
+    10: "TEXT",
+    12: "BLOB",
+    14: "DATE",
+    15: "TIME",
+    16: "DATETIME",
+}
+DATE_TIME, DATE, TIME, DOUBLE = 16, 14, 15, 6
+
+
+@dataclass
+class Column:
+    """One new output field: its name, kind ("int", "int64", "double", "string", "date",
+    "datetime", "bool"), its values (numpy or a list; NaN and None become NULL) and an
+    optional alias."""
+
+    name: str
+    kind: str
+    values: object
+    alias: str = None
+
+
+class Writer:
+    """The outputs of one algorithm run."""
+
+    def __init__(self, algorithm, parameters, context, feedback):
+        self.algorithm, self.parameters, self.context, self.feedback = algorithm, parameters, context, feedback
+        self.written = []  # (destination, file path or None) of every output begun
+
+    # --- vector outputs ------------------------------------------------------------------
+    def features(self, key, columns, base=None, rows=None, geometry=None, wkb_type=None, crs=None, style=None, progress=None):
+        """Write the output ``key``: the rows ``rows`` of ``base`` (a layers.Features read
+        with ALL_FIELDS and keep=True; all rows by default) with their fields and
+        geometries, followed by ``columns``. ``geometry`` (WKB blobs) replaces the base's
+        geometries or gives new ones; ``wkb_type`` and ``crs`` default to the base's.
+        Returns the destination (what the algorithm returns for ``key``)."""
+        fields, values = self._assemble(columns, base, rows)
+        if geometry is None and base is not None and base.wkb is not None:
+            geometry = base.wkb if rows is None else _pick(base.wkb, rows)
+        if wkb_type is None:
+            wkb_type = base.wkb_type if base is not None else QgsWkbTypes.Type.NoGeometry
+        if crs is None and base is not None:
+            crs = base.source_crs
+        path = self._geopackage_path(key)
+        if path is not None:
+            destination = self._write_geopackage(key, path, fields, values, geometry, wkb_type, crs, progress or silent)
+        else:
+            destination = self._write_sink(key, fields, values, geometry, wkb_type, crs, progress or silent)
+        if style:
+            style_on_completion(self.context, destination, style)
+        return destination
+
+    def table(self, key, columns, progress=None):
+        """A table without geometry (e.g. a schedule) for the output ``key``."""
+        return self.features(key, columns, wkb_type=QgsWkbTypes.Type.NoGeometry, progress=progress)
+
+    def _assemble(self, columns, base, rows):
+        """The output's QgsFields and one list of values per field: the base's fields first
+        (a same-named new column takes its place), then the new columns."""
+        names = {column.name.lower(): column for column in columns}
+        fields, values, replaced = [], [], []
+        if base is not None:
+            duplicated_rows = rows is not None and len(np.unique(rows)) < len(rows)
+            for index in range(base.fields.count()):
+                source_field = base.fields.at(index)
+                name = source_field.name()
+                if name.lower() in names:
+                    column = names.pop(name.lower())
+                    replaced.append(name)
+                    fields.append(make_field(column.name, column.kind, column.alias))
+                    values.append(_plain_values(column))
+                    continue
+                column_values = base.values(name) if name in base.columns else [None] * len(base)
+                if rows is not None:
+                    column_values = _pick(column_values, rows)
+                if name.lower() == "fid" and duplicated_rows:
+                    column_values = [None] * len(column_values)  # pieces of one feature get new ids
+                fields.append(QgsField(source_field))
+                values.append(column_values)
+        for column in columns:
+            if column.name.lower() in names:
+                fields.append(make_field(column.name, column.kind, column.alias))
+                values.append(_plain_values(column))
+        if replaced:
+            self.feedback.pushInfo(f"The input already has the field(s) {', '.join(replaced)}: their values are replaced by this run's.")
+        lengths = {len(v) for v in values}
+        if len(lengths) > 1:
+            raise ValueError(f"output columns differ in length: {sorted(lengths)}")
+        return fields, values
+
+    def _geopackage_path(self, key):
+        """The file path when the output ``key`` is a plain GeoPackage file, else None."""
+        value = self.parameters.get(key)
+        if isinstance(value, QgsProcessingOutputLayerDefinition):
+            value, _ = value.sink.valueAsString(self.context.expressionContext())
+        if not isinstance(value, str) or not value.lower().endswith(".gpkg") or re.match(r"^[A-Za-z]{2,}:", value):
+            return None  # a memory layer, a database, or a layer inside a GeoPackage ("ogr:dbname=...")
+        return value
+
+    def _write_sink(self, key, fields, values, geometry, wkb_type, crs, progress):
+        qgs_fields = QgsFields()
+        for f in fields:
+            qgs_fields.append(f)
+        sink, destination = self.algorithm.parameterAsSink(
+            self.parameters, key, self.context, qgs_fields, wkb_type, crs or QgsCoordinateReferenceSystem()
+        )
+        if sink is None:
+            raise QgsProcessingException(self.algorithm.invalidSinkError(self.parameters, key))
+        self.written.append((destination, _file_of(destination)))
+        converted = [_for_qgis(f, v) for f, v in zip(fields, values)]
+        total = len(converted[0]) if converted else len(geometry or [])
+        rows = zip(*converted) if converted else iter(lambda: (), None)
+        batch = []
+        for i in range(total):
+            feature = QgsFeature(qgs_fields)
+            if geometry is not None and geometry[i] is not None:
+                shape = QgsGeometry()
+                shape.fromWkb(geometry[i])
+                feature.setGeometry(shape)
+            feature.setAttributes(list(next(rows)))
+            batch.append(feature)
+            if len(batch) == BATCH:
+                self._add(sink, batch)
+                batch = []
+                progress((i + 1) / total)
+        self._add(sink, batch)
+        progress(1.0)
+        return destination
+
+    def _add(self, sink, batch):
+        if batch and not sink.addFeatures(batch, FAST_INSERT):
+            error = sink.lastError() if hasattr(sink, "lastError") else ""
+            raise QgsProcessingException(f"Could not write the output: {error or 'the destination refused the features'}.")
+
+    def _write_geopackage(self, key, path, fields, values, geometry, wkb_type, crs, progress):
+        destination = self.algorithm.parameterAsOutputLayer(self.parameters, key, self.context)
+        folder = os.path.dirname(os.path.abspath(destination))
+        if not os.path.isdir(folder):
+            raise QgsProcessingException(f"The folder {folder} does not exist: choose an existing folder for the output.")
+        scratch = os.path.join(QgsProcessingUtils.tempFolder(), f"hotspot_policing_{uuid.uuid4().hex}.sqlite")
+        self.written.append((destination, destination))
+        try:
+            fid = next((i for i, f in enumerate(fields) if f.name().lower() == "fid"), None)
+            if fid is not None and not _usable_ids(values[fid]):
+                values[fid] = [None] * len(values[fid])
+            _fill_sqlite(scratch, fields, values, fid, geometry, wkb_type, crs, lambda f: progress(0.6 * f))
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(destination + suffix):
+                    os.remove(destination + suffix)
+            has_geometry = geometry is not None and wkb_type != QgsWkbTypes.Type.NoGeometry
+
+            def callback(fraction, message, data):
+                progress(0.6 + 0.4 * fraction)  # raises Canceled when the run is cancelled
+                return 1
+
+            options = gdal.VectorTranslateOptions(
+                options=["-preserve_fid"],
+                format="GPKG",
+                layerName=os.path.splitext(os.path.basename(destination))[0],
+                geometryType=QgsWkbTypes.displayString(wkb_type).upper() if has_geometry else None,
+                callback=callback,
+            )
+            result = gdal.VectorTranslate(destination, scratch, options=options)
+            if result is None:
+                raise QgsProcessingException(f"GDAL could not write {destination}: {gdal.GetLastErrorMsg()}")
+            result = None
+        finally:
+            for suffix in ("", "-journal"):
+                if os.path.exists(scratch + suffix):
+                    os.remove(scratch + suffix)
+        progress(1.0)
+        return destination
+
+    # --- rasters and reports -------------------------------------------------------------
+    def raster(self, key, surface, grid, crs, metadata, description, style=None):
+        """A north-up Float32 GeoTIFF (row 0 of ``surface`` is the south edge) with
+        ``metadata`` (JSON-encoded values) and a band ``description``."""
+        path = self.algorithm.parameterAsOutputLayer(self.parameters, key, self.context)
+        self.written.append((path, path))
+        driver = gdal.GetDriverByName("GTiff")
+        dataset = driver.Create(
+            path, grid.ncols, grid.nrows, 1, gdal.GDT_Float32, ["COMPRESS=DEFLATE", "PREDICTOR=3", "TILED=YES", "BIGTIFF=IF_SAFER"]
+        )
+        if dataset is None:
+            raise QgsProcessingException(f"Cannot write the raster {path}: check the folder exists and is writable.")
+        dataset.SetGeoTransform((grid.xmin, grid.cell, 0.0, grid.ymax, 0.0, -grid.cell))
+        dataset.SetProjection(crs.toWkt(WKT_FOR_GDAL))
+        dataset.SetMetadata({k: json.dumps(v) for k, v in metadata.items()}, "HOTSPOT_POLICING")
+        band = dataset.GetRasterBand(1)
+        band.SetDescription(description)
+        band.WriteArray(np.flipud(surface).astype(np.float32))
+        band.FlushCache()
+        dataset = None
+        if style:
+            style_on_completion(self.context, path, style)
+        return path
+
+    def text(self, key, content):
+        """A text file (an HTML report) for the file output ``key``; None when not asked for."""
+        path = self.algorithm.parameterAsFileOutput(self.parameters, key, self.context)
+        if not path:
+            return None
+        self.written.append((path, path))
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        return path
+
+    def file_path(self, key):
+        """The path of the file output ``key``, recorded so that a failed run removes it."""
+        path = self.algorithm.parameterAsFileOutput(self.parameters, key, self.context)
+        if path:
+            self.written.append((path, path))
+        return path
+
+    # --- leaving nothing behind ----------------------------------------------------------
+    def discard(self):
+        """Remove what this run wrote: files deleted, layers no longer loaded on completion."""
+        loading = self.context.layersToLoadOnCompletion()
+        for destination, path in self.written:
+            loading.pop(destination, None)
+            if path and os.path.isfile(path):
+                for suffix in ("", "-wal", "-shm", ".json", ".aux.xml"):
+                    if os.path.exists(path + suffix):
+                        os.remove(path + suffix)
+                if path.lower().endswith(".shp"):
+                    for extension in (".shx", ".dbf", ".prj", ".cpg", ".qix"):
+                        sidecar = os.path.splitext(path)[0] + extension
+                        if os.path.exists(sidecar):
+                            os.remove(sidecar)
+        self.context.setLayersToLoadOnCompletion(loading)
+        self.written = []
+
+
+def memory_layer(name, columns, geometry=None, wkb_type=QgsWkbTypes.Type.NoGeometry, crs=None):
+    """A QGIS memory layer holding ``columns`` (and WKB ``geometry``): for layouts and
+    dialogs that show derived rows without writing a file."""
+    uri = QgsWkbTypes.displayString(wkb_type) if wkb_type != QgsWkbTypes.Type.NoGeometry else "None"
+    if crs is not None and crs.isValid():
+        uri += f"?crs={crs.authid() or 'wkt:' + crs.toWkt()}"
+    layer = QgsVectorLayer(uri, name, "memory")
+    fields = [make_field(c.name, c.kind, c.alias) for c in columns]
+    layer.dataProvider().addAttributes(fields)
+    layer.updateFields()
+    values = [_for_qgis(f, _plain_values(c)) for f, c in zip(fields, columns)]
+    features = []
+    for i, row in enumerate(zip(*values)):
+        feature = QgsFeature(layer.fields())
+        feature.setAttributes(list(row))
+        if geometry is not None and geometry[i] is not None:
+            shape = QgsGeometry()
+            shape.fromWkb(geometry[i])
+            feature.setGeometry(shape)
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    layer.updateExtents()
+    return layer
+
+
+# --- geometries as WKB -------------------------------------------------------------------
+def points_wkb(x, y):
+    """Little-endian WKB points."""
+    raw = np.empty((len(x), 21), dtype=np.uint8)
+    raw[:, 0], raw[:, 1:5] = 1, np.frombuffer(np.uint32(1).tobytes(), np.uint8)
+    raw[:, 5:] = np.column_stack([np.asarray(x, float), np.asarray(y, float)]).view(np.uint8).reshape(-1, 16)
+    return _rows_as_bytes(raw)
+
+
+def polygons_wkb(rings):
+    """Little-endian WKB polygons of one ring each: ``rings`` is (n, k, 2), closed."""
+    rings = np.ascontiguousarray(rings, dtype=float)
+    n, k = rings.shape[:2]
+    raw = np.empty((n, 13 + 16 * k), dtype=np.uint8)
+    raw[:, 0] = 1
+    raw[:, 1:13] = np.frombuffer(np.array([3, 1, k], dtype="<u4").tobytes(), np.uint8)
+    raw[:, 13:] = rings.view(np.uint8).reshape(n, -1)
+    return _rows_as_bytes(raw)
+
+
+def linestrings_wkb(vertices, sizes):
+    """Little-endian WKB linestrings, one per run of ``sizes`` vertices."""
+    vertices = np.ascontiguousarray(vertices, dtype=float)
+    sizes = np.asarray(sizes, dtype=np.int64)
+    headers = np.zeros((len(sizes), 9), dtype=np.uint8)
+    headers[:, 0], headers[:, 1] = 1, 2
+    headers[:, 5:9] = sizes.astype("<u4").view(np.uint8).reshape(-1, 4)
+    coordinates = vertices.view(np.uint8).reshape(-1, 16)
+    out, start = [], 0
+    for header, size in zip(headers, sizes.tolist()):
+        out.append(header.tobytes() + coordinates[start : start + size].tobytes())
+        start += size
+    return out
+
+
+def _rows_as_bytes(raw):
+    return raw.view(f"V{raw.shape[1]}").ravel().tolist()
+
+
+# --- values ------------------------------------------------------------------------------
+def _pick(values, rows):
+    rows = np.asarray(rows, dtype=np.int64).tolist()
+    if not rows:
+        return []
+    picked = operator.itemgetter(*rows)(values)
+    return list(picked) if len(rows) > 1 else [picked]
+
+
+def _plain_values(column):
+    """A new column's values as a list of Python values of its kind, None for NULL (NaN
+    included)."""
+    values = column.values
+    if isinstance(values, np.ndarray):
+        if values.dtype.kind == "f":
+            finite = np.isfinite(values)
+            objects = (np.where(finite, values, 0).astype(np.int64) if column.kind in ("int", "int64") else values).astype(object)
+            objects[~finite] = None
+            return objects.tolist()
+        return values.tolist()
+    return [None if isinstance(v, float) and not np.isfinite(v) else (v.item() if isinstance(v, np.generic) else v) for v in values]
+
+
+def _for_qgis(qgs_field, values):
+    """Values as QgsFeature takes them: aware date-times as UTC QDateTimes."""
+    if qgs_field.type() != DATE_TIME:
+        return values
+    return [_qdatetime(v) if isinstance(v, datetime.datetime) else v for v in values]
+
+
+def _qdatetime(value):
+    if value.tzinfo is None:
+        return QDateTime(value)
+    return QDateTime.fromMSecsSinceEpoch(int(round(value.timestamp() * 1000)), Qt.TimeSpec.UTC)
+
+
+def _for_sqlite(qgs_field, values):
+    """Values as the temporary SQLite table takes them (what GDAL reads back as the type)."""
+    kind = qgs_field.type()
+    if kind in (DATE_TIME, DATE, TIME):
+        return [v.isoformat() if hasattr(v, "isoformat") else v for v in values]
+    if kind in (1, 2, 3, 4, 5, DOUBLE, 10, 12):
+        return values
+    return [None if v is None else json.dumps(v, default=str) for v in values]
+
+
+def _usable_ids(values):
+    ids = [v for v in values if v is not None]
+    return len(ids) == len(values) and all(isinstance(v, int) for v in ids) and len(set(ids)) == len(ids)
+
+
+def _fill_sqlite(path, fields, values, fid, geometry, wkb_type, crs, progress):
+    """The rows in a plain SQLite table that GDAL's SQLite driver reads as a layer (OGR's
+    FDO-style geometry_columns, WKB geometries)."""
+    has_geometry = geometry is not None and wkb_type != QgsWkbTypes.Type.NoGeometry
+    names = [f.name() for i, f in enumerate(fields) if i != fid]
+    declared = [f'"{f.name()}" {SQLITE_TYPES.get(f.type(), "TEXT")}' for i, f in enumerate(fields) if i != fid]
+    columns = ['"fid" INTEGER PRIMARY KEY'] + (['"geom" BLOB'] if has_geometry else []) + declared
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute("PRAGMA journal_mode = OFF")
+        connection.execute("PRAGMA synchronous = OFF")
+        connection.execute(f"CREATE TABLE layer ({', '.join(columns)})")
+        if has_geometry:
+            connection.execute(
+                "CREATE TABLE geometry_columns (f_table_name TEXT, f_geometry_column TEXT, geometry_type INTEGER, "
+                "coord_dimension INTEGER, srid INTEGER, geometry_format TEXT)"
+            )
+            connection.execute("CREATE TABLE spatial_ref_sys (srid INTEGER UNIQUE, auth_name TEXT, auth_srid INTEGER, srtext TEXT)")
+            has_crs = crs is not None and crs.isValid()
+            if has_crs:
+                connection.execute("INSERT INTO spatial_ref_sys VALUES (1, NULL, NULL, ?)", (crs.toWkt(WKT_FOR_GDAL),))
+            dimension = 3 if QgsWkbTypes.hasZ(wkb_type) else 2
+            connection.execute(
+                "INSERT INTO geometry_columns VALUES ('layer', 'geom', ?, ?, ?, 'WKB')",
+                (int(QgsWkbTypes.flatType(wkb_type)) + (1000 if dimension == 3 else 0), dimension, 1 if has_crs else None),
+            )
+        converted = [_for_sqlite(f, v) for i, (f, v) in enumerate(zip(fields, values)) if i != fid]
+        ids = values[fid] if fid is not None else None
+        total = len(values[0]) if values else len(geometry or [])
+        placeholders = ", ".join("?" * (1 + has_geometry + len(names)))
+        statement = f"INSERT INTO layer VALUES ({placeholders})"
+        for start in range(0, total, CHUNK):
+            end = min(start + CHUNK, total)
+            parts = [ids[start:end] if ids is not None else [None] * (end - start)]
+            if has_geometry:
+                parts.append(geometry[start:end])
+            parts.extend(column[start:end] for column in converted)
+            connection.executemany(statement, zip(*parts))
+            progress(end / max(total, 1))
+        connection.commit()
+    finally:
+        connection.close()
+
+
+def _file_of(destination):
+    """The file behind a sink destination, when it is one (to remove it after a failure)."""
+    path = destination.split("|")[0]
+    return path if os.path.isfile(path) else None
