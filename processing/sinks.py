@@ -38,9 +38,9 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QDateTime, Qt
+from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime
 
-from ..core import silent
+from ..core import Canceled, silent
 from .compat import FAST_INSERT, WKT_FOR_GDAL
 from .compat import field as make_field
 from .styles import style_on_completion
@@ -90,6 +90,7 @@ class Writer:
         geometries, followed by ``columns``. ``geometry`` (WKB blobs) replaces the base's
         geometries or gives new ones; ``wkb_type`` and ``crs`` default to the base's.
         Returns the destination (what the algorithm returns for ``key``)."""
+        self._not_cancelled()
         fields, values = self._assemble(columns, base, rows)
         if geometry is None and base is not None and base.wkb is not None:
             geometry = base.wkb if rows is None else _pick(base.wkb, rows)
@@ -231,6 +232,7 @@ class Writer:
     def raster(self, key, surface, grid, crs, metadata, description, style=None):
         """A north-up Float32 GeoTIFF (row 0 of ``surface`` is the south edge) with
         ``metadata`` (JSON-encoded values) and a band ``description``."""
+        self._not_cancelled()
         path = self.algorithm.parameterAsOutputLayer(self.parameters, key, self.context)
         self.written.append((path, path))
         driver = gdal.GetDriverByName("GTiff")
@@ -253,6 +255,7 @@ class Writer:
 
     def text(self, key, content):
         """A text file (an HTML report) for the file output ``key``; None when not asked for."""
+        self._not_cancelled()
         path = self.algorithm.parameterAsFileOutput(self.parameters, key, self.context)
         if not path:
             return None
@@ -269,6 +272,11 @@ class Writer:
         return path
 
     # --- leaving nothing behind ----------------------------------------------------------
+    def _not_cancelled(self):
+        """Nothing is begun once the user has pressed Cancel."""
+        if self.feedback.isCanceled():
+            raise Canceled()
+
     def discard(self):
         """Remove what this run wrote: files deleted, layers no longer loaded on completion."""
         loading = self.context.layersToLoadOnCompletion()
@@ -375,10 +383,16 @@ def _plain_values(column):
 
 
 def _for_qgis(qgs_field, values):
-    """Values as QgsFeature takes them: aware date-times as UTC QDateTimes."""
-    if qgs_field.type() != DATE_TIME:
-        return values
-    return [_qdatetime(v) if isinstance(v, datetime.datetime) else v for v in values]
+    """Values as QgsFeature takes them: Python dates and times as Qt's (PyQt would store
+    them as text), aware date-times in UTC."""
+    kind = qgs_field.type()
+    if kind == DATE_TIME:
+        return [_qdatetime(v) if isinstance(v, datetime.datetime) else v for v in values]
+    if kind == DATE:
+        return [QDate(v) if isinstance(v, datetime.date) else v for v in values]
+    if kind == TIME:
+        return [QTime(v) if isinstance(v, datetime.time) else v for v in values]
+    return values
 
 
 def _qdatetime(value):

@@ -65,3 +65,17 @@ def test_a_later_period_outside_the_study_area_is_refused(tmp_path):
     elsewhere = points(tmp_path / "l.gpkg", [(5000, 5000), (5100, 5000)])
     with pytest.raises(QgsProcessingException, match="No incident of the evaluation period lies in the study area"):
         run({"HOTSPOTS": hot, "INCIDENTS": elsewhere, "STUDY_AREA": area})
+
+
+def test_only_the_selected_incidents_count(tmp_path, qgis_new_project):
+    from qgis.core import QgsProcessingFeatureSourceDefinition, QgsProject, QgsVectorLayer
+
+    hot = write(tmp_path / "h.gpkg", ogr.wkbPolygon, [(square(0, 0), [0])], [("cell", ogr.OFTInteger)])
+    area = write(tmp_path / "a.gpkg", ogr.wkbPolygon, [("POLYGON ((0 0, 200 0, 200 200, 0 200, 0 0))", [1])], [("id", ogr.OFTInteger)])
+    # 2 incidents in the hot spot and 2 elsewhere in the area; only the first three are selected
+    later = QgsVectorLayer(points(tmp_path / "l.gpkg", [(10, 10), (20, 20), (150, 150), (160, 160)]), "later", "ogr")
+    QgsProject.instance().addMapLayer(later)
+    later.selectByIds([f.id() for f in later.getFeatures() if f["n"] < 3])
+    selected = QgsProcessingFeatureSourceDefinition(later.id(), selectedFeaturesOnly=True)
+    result = run({"HOTSPOTS": hot, "INCIDENTS": selected, "STUDY_AREA": area})
+    assert result["TOTAL"] == 3 and result["CAPTURED"] == 2

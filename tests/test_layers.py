@@ -98,3 +98,76 @@ def test_points_are_transformed_to_the_requested_crs(tmp_path):
     dst.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
     lon, lat, _ = osr.CoordinateTransformation(src, dst).TransformPoint(440000.0, 4470000.0)
     assert points.x[0] == pytest.approx(lon, abs=1e-9) and points.y[0] == pytest.approx(lat, abs=1e-9)
+
+
+def write_shapes(path, kind, wkts):
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32630)
+    dataset = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
+    layer = dataset.CreateLayer("shapes", srs, kind)
+    layer.CreateField(ogr.FieldDefn("name", ogr.OFTString))
+    for i, wkt in enumerate(wkts):
+        feature = ogr.Feature(layer.GetLayerDefn())
+        feature.SetField("name", f"shape {i}")
+        if wkt is not None:
+            feature.SetGeometry(ogr.CreateGeometryFromWkt(wkt))
+        layer.CreateFeature(feature)
+    dataset = None
+    return QgsVectorLayer(str(path), "shapes", "ogr")
+
+
+SHAPES = {
+    "polygons": (
+        ogr.wkbUnknown,
+        [
+            "POLYGON ((0 0, 10 0, 10 10, 0 10, 0 0), (2 2, 4 2, 4 4, 2 4, 2 2))",
+            None,
+            "MULTIPOLYGON (((20 0, 30 0, 30 5, 20 0)), ((40 0, 50 0, 50 5, 40 0)))",
+            "POLYGON Z ((0 20 1, 5 20 2, 5 25 3, 0 20 1))",
+            "CURVEPOLYGON (CIRCULARSTRING (100 0, 110 10, 120 0, 110 -10, 100 0))",
+        ],
+    ),
+    "lines": (
+        ogr.wkbUnknown,
+        [
+            "LINESTRING (0 0, 5 5, 9 1)",
+            "MULTILINESTRING ((0 10, 10 10), (20 10, 30 10, 30 20))",
+            "LINESTRING EMPTY",
+            "LINESTRING M (0 30 1, 10 30 2)",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SHAPES))
+def test_both_readers_decode_the_same_parts_and_rings(tmp_path, qgis_new_project, kind):
+    geometry_type, wkts = SHAPES[kind]
+    layer = write_shapes(tmp_path / f"{kind}.gpkg", geometry_type, wkts)
+    QgsProject.instance().addMapLayer(layer)
+    layer.selectAll()
+    context = QgsProcessingContext()
+    whole = read(QgsProcessingFeatureSource(layer, context), layer, None, layer.crs(), context, ["name"], keep=True)
+    selected = QgsVectorLayerSelectedFeatureSource(layer)
+    chosen = read(
+        QgsProcessingFeatureSource(selected, context),
+        layer,
+        QgsProcessingFeatureSourceDefinition(layer.id(), selectedFeaturesOnly=True),
+        layer.crs(),
+        context,
+        ["name"],
+    )
+    assert whole.fast and not chosen.fast
+    for name in ("vertices", "sizes", "ring_part", "part_owner"):
+        np.testing.assert_allclose(getattr(whole, name), getattr(chosen, name), err_msg=name)
+    assert whole.values("name") == chosen.values("name") == [f"shape {i}" for i, w in enumerate(wkts) if w is not None and "EMPTY" not in w]
+    assert whole.skipped == chosen.skipped == 1
+    assert len(whole.wkb) == len(whole)
+    if kind == "polygons":
+        # parts: the square (outer + hole), two triangles of one feature, the 3-D triangle, the circle
+        assert whole.part_owner.tolist() == [0, 1, 1, 2, 3] and whole.ring_part.tolist() == [0, 0, 1, 2, 3, 4]
+        circle = whole.vertices[np.repeat(whole.ring_part, whole.sizes) == 4]
+        assert len(circle) > 20 and np.hypot(circle[:, 0] - 110, circle[:, 1]).max() == pytest.approx(10.0)
+        x, y = whole.centroids()
+        assert (x[0], y[0]) == pytest.approx(((100 * 5 - 4 * 3) / 96, (100 * 5 - 4 * 3) / 96))
+    else:
+        assert whole.part_owner.tolist() == [0, 1, 1, 2] and whole.sizes.tolist() == [3, 2, 3, 2]

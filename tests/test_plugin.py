@@ -9,6 +9,8 @@ import sys
 import pytest
 from qgis.core import QgsApplication
 
+from hotspot_policing.processing.algorithms import ALGORITHMS
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESTORED = []
 
@@ -45,7 +47,7 @@ def test_plugin_loads_starts_and_unloads_like_in_qgis(qgis_iface):
         assert qgis.utils.startPlugin("hotspot_policing")
         provider = registry.providerById("hotspotpolicing")
         assert provider is not None
-        assert registry.algorithmById("hotspotpolicing:kerneldensity") is not None
+        assert sorted(a.name() for a in provider.algorithms()) == sorted(a().name() for a in ALGORITHMS)
         assert qgis.utils.unloadPlugin("hotspot_policing")
         assert registry.providerById("hotspotpolicing") is None
     finally:
@@ -89,9 +91,7 @@ def test_qgis_process_runs_the_algorithm_headless(tmp_path):
     assert 95 < raster.max() < 200
 
 
-@pytest.mark.parametrize(
-    "name", ["kerneldensity", "gistar", "localmoran", "optimizedhotspots", "concentration", "assignincidents", "streetsegments"]
-)
+@pytest.mark.parametrize("name", [algorithm().name() for algorithm in ALGORITHMS])
 def test_every_parameter_has_help_and_the_algorithm_has_a_help_string(provider, name):
     algorithm = QgsApplication.processingRegistry().algorithmById(f"hotspotpolicing:{name}")
     assert len(algorithm.shortHelpString()) > 200

@@ -6,8 +6,10 @@ import gc
 import json
 
 import pytest
-from qgis.core import QgsProject, QgsVectorLayer
+from qgis.core import QgsFeatureRequest, QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import QDateTime
+
+from hotspot_policing.ui.detector_settings import Layer, Previous
 
 from .conftest import SAMPLE_CITY
 
@@ -46,21 +48,24 @@ def test_filter_and_parameters(dialog):
     dialog.fromEdit.setDateTime(QDateTime.fromString("2025-01-01T00:00:00", "yyyy-MM-ddTHH:mm:ss"))
     dialog.toEdit.setDateTime(QDateTime.fromString("2025-12-31T23:59:59", "yyyy-MM-ddTHH:mm:ss"))
     dialog.filterWidget.setExpression("\"offence\" = 'burglary'")
-    incidents = dialog.filtered_incidents()
+    settings = dialog.settings()
     source = QgsVectorLayer(f"{SAMPLE_CITY}|layername=incidents", "all", "ogr")
+    incidents = list(source.getFeatures(QgsFeatureRequest().setFilterExpression(settings.expression())))
     expected = [f for f in source.getFeatures() if f["offence"] == "burglary" and f["occurred_at"].date().year() == 2025]
-    assert incidents.featureCount() == len(expected) > 0
+    assert len(incidents) == len(expected) > 0
     dialog.detectorCombo.setCurrentIndex(1)
     dialog.sizeSpin.setValue(150.0)
-    algorithm, parameters = dialog.parameters(incidents)
+    (extract, filtering), (algorithm, parameters) = dialog.settings().steps()
+    assert extract == "native:extractbyexpression" and filtering["EXPRESSION"] == settings.expression()
     assert algorithm == "hotspotpolicing:optimizedhotspots" and parameters["CELL_SIZE"] == 150.0 and parameters["CELL_SHAPE"] == 1
+    assert parameters["INPUT"] == Previous("OUTPUT")
 
 
 def test_run_calls_the_algorithm_and_finishes(dialog, qtbot):
     dialog.filterWidget.setExpression("\"offence\" = 'robbery'")
     dialog.fromEdit.setDateTime(QDateTime.fromString("2023-01-01T00:00:00", "yyyy-MM-ddTHH:mm:ss"))
     dialog.sizeSpin.setValue(200.0)
-    algorithm, parameters = dialog.run()
+    algorithm, parameters = dialog.run()[-1]
     assert algorithm == "hotspotpolicing:kerneldensity" and parameters["BANDWIDTH"] == 200.0
     qtbot.waitUntil(lambda: dialog.runButton.isEnabled(), timeout=60000)
     assert dialog.messageLabel.text().startswith("Done")
@@ -77,14 +82,13 @@ def test_gi_star_hot_streets_runs_two_steps(dialog, qtbot, tmp_path):
     dialog.detectorCombo.setCurrentIndex(3)
     dialog.streetsCombo.setLayer(layer)
     dialog.fromEdit.setDateTime(QDateTime.fromString("2023-01-01T00:00:00", "yyyy-MM-ddTHH:mm:ss"))
-    first, parameters = dialog.run()
-    assert first == "hotspotpolicing:assignincidents" and parameters["SEGMENTS"] is layer
-    second, gi_parameters = dialog.next_step(first, {"OUTPUT": "counted"})
+    _, (first, parameters), (second, gi_parameters) = dialog.run()
+    assert first == "hotspotpolicing:assignincidents" and parameters["SEGMENTS"] == Layer(layer.id())
     assert (
         second == "hotspotpolicing:gistar"
         and gi_parameters["WEIGHTS"] == 3
         and gi_parameters["FDR"]
-        and gi_parameters["INPUT"] == "counted"
+        and gi_parameters["INPUT"] == Previous("OUTPUT")
     )
     qtbot.waitUntil(lambda: dialog.runButton.isEnabled(), timeout=120000)
     assert dialog.messageLabel.text().startswith("Done"), dialog.feedback.textLog()
@@ -93,10 +97,12 @@ def test_gi_star_hot_streets_runs_two_steps(dialog, qtbot, tmp_path):
 def test_cancel_stops_the_run(dialog, qtbot):
     dialog.fromEdit.setDateTime(QDateTime.fromString("2023-01-01T00:00:00", "yyyy-MM-ddTHH:mm:ss"))
     dialog.detectorCombo.setCurrentIndex(1)
-    dialog.run()
+    layers = set(QgsProject.instance().mapLayers())
+    assert dialog.run() is not None and dialog.task is not None
     dialog.cancel()
     qtbot.waitUntil(lambda: dialog.runButton.isEnabled(), timeout=60000)
-    assert dialog.feedback.isCanceled() and not dialog.messageLabel.text().startswith("Done")
+    assert dialog.feedback.isCanceled() and dialog.messageLabel.text() == "Cancelled: nothing was added to the map."
+    assert set(QgsProject.instance().mapLayers()) == layers
 
 
 def test_preset_round_trips_through_a_file(dialog, tmp_path):
@@ -112,7 +118,7 @@ def test_preset_round_trips_through_a_file(dialog, tmp_path):
     dialog.detectorCombo.setCurrentIndex(0)
     dialog.import_presets(str(path))
     dialog.load_preset("Burglary, last 28 days, 150 m hexagons")
-    assert dialog.settings() == saved and saved["size"] == 150.0 and saved["detector"] == "hotspotpolicing:optimizedhotspots"
+    assert dialog.settings().preset() == saved and saved["size"] == 150.0 and saved["detector"] == "hotspotpolicing:optimizedhotspots"
 
 
 def test_bad_choices_get_a_message(dialog):
@@ -130,3 +136,24 @@ def test_bad_choices_get_a_message(dialog):
     assert dialog.validate() is None
     dialog.layerCombo.setLayer(None)
     assert dialog.validate() == "Choose an incident layer."
+
+
+def test_settings_live_apart_from_the_widgets_and_run_public_algorithms():
+    from qgis.core import QgsApplication
+
+    from hotspot_policing.ui.detector_settings import DETECTORS, DetectorSettings, describe
+
+    settings = DetectorSettings(
+        layer="incidents_id", date_field="occurred_at", filter="\"offence\" = 'robbery'", start="2025-01-01T00:00:00"
+    )
+    settings.end, settings.streets = "2025-01-29T00:00:00", "streets_id"
+    assert DetectorSettings.from_preset(settings.preset()).preset() == settings.preset()
+    assert "start" not in settings.preset()  # presets keep the period's length, not its dates
+    for detector in DETECTORS:
+        settings.detector = detector
+        steps = settings.steps()
+        for algorithm, _ in steps:
+            assert QgsApplication.processingRegistry().algorithmById(algorithm) is not None, algorithm
+        lines = describe(steps, lambda layer_id: f"{layer_id}.gpkg")
+        assert lines[0].startswith("1. qgis_process run native:extractbyexpression -- INPUT=incidents_id.gpkg")
+        assert lines[-1].split()[3] == steps[-1][0] and "OUTPUT=TEMPORARY_OUTPUT" in lines[-1]

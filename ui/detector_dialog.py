@@ -1,6 +1,8 @@
 """The detector dialog: pick incidents, a period and an offence filter, choose a detector,
-and run it through Processing (history, progress, Cancel, styled results on the canvas).
-Named presets are kept in the QGIS settings and can be exported and imported as JSON."""
+and run it through Processing (progress, Cancel, styled results on the canvas). The choices
+live in a DetectorSettings (detector_settings.py), which turns them into public Processing
+algorithms; the log shows them as qgis_process commands. Named presets are kept in the QGIS
+settings and can be exported and imported as JSON."""
 
 import json
 import os
@@ -21,27 +23,18 @@ from qgis.PyQt import uic
 from qgis.PyQt.QtCore import QCoreApplication, QDateTime
 from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QFileDialog
 
+from .detector_settings import DETECTORS, RESULT, SCRATCH, SEGMENT_DETECTORS, DetectorSettings, Layer, Previous, describe
+
 FORM, _ = uic.loadUiType(os.path.join(os.path.dirname(__file__), "detector_dialog.ui"))
 SETTINGS_KEY = "hotspot_policing/detector"
-DETECTORS = (
-    (
-        "hotspotpolicing:kerneldensity",
-        "Kernel density map",
-        "A smooth surface of where incidents concentrate (quartic kernel, incidents per km²).",
-    ),
-    (
-        "hotspotpolicing:optimizedhotspots",
-        "Optimized hot spots (hexagons)",
-        "Statistically significant hot and cold cells: Gi* with FDR, scale chosen automatically.",
-    ),
-    ("hotspotpolicing:assignincidents", "Street segments", "Incidents counted on each block face: choose the street segments layer below."),
-    (
-        "hotspotpolicing:gistar",
-        "Gi* hot streets",
-        "Statistically significant hot streets: incidents counted per segment, then Gi* over the street network with FDR.",
-    ),
+# Labels and one-line explanations, in the order of detector_settings.DETECTORS
+LABELS = ("Kernel density map", "Optimized hot spots (hexagons)", "Street segments", "Gi* hot streets")
+EXPLANATIONS = (
+    "A smooth surface of where incidents concentrate (quartic kernel, incidents per km²).",
+    "Statistically significant hot and cold cells: Gi* with FDR, scale chosen automatically.",
+    "Incidents counted on each street segment: choose the street segments layer below.",
+    "Statistically significant hot streets: incidents counted per segment, then Gi* over the street network with FDR.",
 )
-SEGMENT_DETECTORS = ("hotspotpolicing:assignincidents", "hotspotpolicing:gistar")
 
 
 def tr(text):
@@ -55,12 +48,13 @@ class DetectorDialog(QDialog, FORM):
         self.iface = iface
         self.task = None
         self.feedback = None
+        self.steps = []
         self.layerCombo.setFilters(QgsMapLayerProxyModel.Filter.PointLayer)
         self.streetsCombo.setFilters(QgsMapLayerProxyModel.Filter.LineLayer)
         self.streetsCombo.setAllowEmptyLayer(True)
         self.dateFieldCombo.setAllowEmptyFieldName(True)
         self.layerCombo.layerChanged.connect(self._layer_changed)
-        for _, label, _ in DETECTORS:
+        for label in LABELS:
             self.detectorCombo.addItem(tr(label))
         self.detectorCombo.currentIndexChanged.connect(self._detector_changed)
         now = QDateTime.currentDateTime()
@@ -82,49 +76,40 @@ class DetectorDialog(QDialog, FORM):
         self._refresh_presets()
         last = QgsSettings().value(f"{SETTINGS_KEY}/last", "")
         if last:
-            self.apply_settings(json.loads(last))
+            self.apply_settings(DetectorSettings.from_preset(json.loads(last)))
 
     # --- state -------------------------------------------------------------------------
     def settings(self):
-        """The dialog's choices as plain data (what presets store)."""
-        return {
-            "layer": self.layerCombo.currentLayer().id() if self.layerCombo.currentLayer() else "",
-            "date_field": self.dateFieldCombo.currentField(),
-            "use_period": self.periodCheck.isChecked(),
-            "days": self.fromEdit.dateTime().daysTo(self.toEdit.dateTime()),
-            "filter": self.filterWidget.expression(),
-            "detector": DETECTORS[self.detectorCombo.currentIndex()][0],
-            "size": self.sizeSpin.value(),
-            "streets": self.streetsCombo.currentLayer().id() if self.streetsCombo.currentLayer() else "",
-        }
+        """The dialog's choices as a DetectorSettings (what presets store and runs use)."""
+        layer, streets = self.layerCombo.currentLayer(), self.streetsCombo.currentLayer()
+        return DetectorSettings(
+            layer=layer.id() if layer else "",
+            date_field=self.dateFieldCombo.currentField(),
+            use_period=self.periodCheck.isChecked(),
+            days=self.fromEdit.dateTime().daysTo(self.toEdit.dateTime()),
+            filter=self.filterWidget.expression(),
+            detector=DETECTORS[self.detectorCombo.currentIndex()],
+            size=self.sizeSpin.value(),
+            streets=streets.id() if streets else "",
+            start=self.fromEdit.dateTime().toString("yyyy-MM-ddTHH:mm:ss"),
+            end=self.toEdit.dateTime().toString("yyyy-MM-ddTHH:mm:ss"),
+        )
 
     def apply_settings(self, settings):
-        layer = QgsProject.instance().mapLayer(settings.get("layer", ""))
+        """Show ``settings`` (a DetectorSettings) in the widgets."""
+        layer = QgsProject.instance().mapLayer(settings.layer)
         if layer is not None:
             self.layerCombo.setLayer(layer)
-        self.dateFieldCombo.setField(settings.get("date_field", ""))
-        self.periodCheck.setChecked(bool(settings.get("use_period", True)))
-        self.fromEdit.setDateTime(self.toEdit.dateTime().addDays(-int(settings.get("days", 28))))
-        self.filterWidget.setExpression(settings.get("filter", ""))
-        ids = [d[0] for d in DETECTORS]
-        if settings.get("detector") in ids:
-            self.detectorCombo.setCurrentIndex(ids.index(settings["detector"]))
-        self.sizeSpin.setValue(float(settings.get("size", 0.0)))
-        streets = QgsProject.instance().mapLayer(settings.get("streets", ""))
+        self.dateFieldCombo.setField(settings.date_field)
+        self.periodCheck.setChecked(bool(settings.use_period))
+        self.fromEdit.setDateTime(self.toEdit.dateTime().addDays(-int(settings.days)))
+        self.filterWidget.setExpression(settings.filter)
+        if settings.detector in DETECTORS:
+            self.detectorCombo.setCurrentIndex(DETECTORS.index(settings.detector))
+        self.sizeSpin.setValue(float(settings.size))
+        streets = QgsProject.instance().mapLayer(settings.streets)
         if streets is not None:
             self.streetsCombo.setLayer(streets)
-
-    def filter_expression(self):
-        """The date range and the offence filter as one QGIS expression."""
-        parts = []
-        date_field = self.dateFieldCombo.currentField()
-        if date_field and self.periodCheck.isChecked():
-            start = self.fromEdit.dateTime().toString("yyyy-MM-ddTHH:mm:ss")
-            end = self.toEdit.dateTime().toString("yyyy-MM-ddTHH:mm:ss")
-            parts.append(f"\"{date_field}\" >= to_datetime('{start}') AND \"{date_field}\" <= to_datetime('{end}')")
-        if self.filterWidget.expression().strip():
-            parts.append(f"({self.filterWidget.expression()})")
-        return " AND ".join(parts)
 
     def validate(self):
         """What stops a run, in words for the analyst (None when all is well)."""
@@ -135,95 +120,79 @@ class DetectorDialog(QDialog, FORM):
             return tr("The period needs a date field: choose the field with the incident dates, or untick 'Filter by period'.")
         if self.fromEdit.dateTime() > self.toEdit.dateTime():
             return tr("The period starts after it ends.")
-        detector = DETECTORS[self.detectorCombo.currentIndex()][0]
-        if detector in SEGMENT_DETECTORS and self.streetsCombo.currentLayer() is None:
+        if DETECTORS[self.detectorCombo.currentIndex()] in SEGMENT_DETECTORS and self.streetsCombo.currentLayer() is None:
             return tr("Street segments need a street segments layer.")
         return None
 
-    def parameters(self, incidents):
-        """The Processing algorithm and parameters for the current choices (for Gi* hot
-        streets, those of its first step, counting incidents per segment)."""
-        detector = DETECTORS[self.detectorCombo.currentIndex()][0]
-        output = QgsProcessingOutputLayerDefinition("TEMPORARY_OUTPUT", QgsProject.instance())
-        size = self.sizeSpin.value()
-        if detector == "hotspotpolicing:kerneldensity":
-            return detector, {"INPUT": incidents, "BANDWIDTH": size, "CELL_SIZE": 0.0, "OUTPUT": output}
-        if detector == "hotspotpolicing:optimizedhotspots":
-            return detector, {"INPUT": incidents, "CELL_SHAPE": 1, "CELL_SIZE": size, "OUTPUT": output}
-        counting = {"INCIDENTS": incidents, "SEGMENTS": self.streetsCombo.currentLayer(), "TOLERANCE": 30.0}
-        if detector == "hotspotpolicing:gistar":  # counted into a file the second step reads
-            counted = QgsProcessingUtils.generateTempFilename("segment_counts.gpkg")
-            return "hotspotpolicing:assignincidents", {**counting, "OUTPUT": counted}
-        return detector, {**counting, "OUTPUT": output}
-
-    def next_step(self, algorithm_id, results):
-        """Gi* hot streets: after the counting, Gi* on the counted segments (else None)."""
-        if DETECTORS[self.detectorCombo.currentIndex()][0] != "hotspotpolicing:gistar" or algorithm_id != "hotspotpolicing:assignincidents":
-            return None
-        output = QgsProcessingOutputLayerDefinition("TEMPORARY_OUTPUT", QgsProject.instance())
-        return "hotspotpolicing:gistar", {
-            "INPUT": results["OUTPUT"],
-            "FIELD": "incident_count",
-            "WEIGHTS": 3,
-            "NETWORK_STEPS": 1,
-            "FDR": True,
-            "OUTPUT": output,
-        }
+    def _matches(self, settings):
+        """Whether any incident matches the period and the filter."""
+        expression = settings.expression()
+        layer = self.layerCombo.currentLayer()
+        return not expression or next(layer.getFeatures(QgsFeatureRequest().setFilterExpression(expression).setLimit(1)), None) is not None
 
     # --- running -------------------------------------------------------------------------
-    def filtered_incidents(self):
-        """The incidents of the period and offences chosen, as a memory layer."""
-        layer = self.layerCombo.currentLayer()
-        expression = self.filter_expression()
-        if not expression:
-            return layer
-        filtered = layer.materialize(QgsFeatureRequest().setFilterExpression(expression))
-        return filtered
-
     def run(self):
+        """Run the chosen detector's steps one after another as background tasks; returns
+        the steps (None when something stops the run, with the reason shown)."""
         problem = self.validate()
-        if problem is None:
-            incidents = self.filtered_incidents()
-            if incidents.featureCount() == 0:
-                problem = tr("No incident matches the period and the filter: widen them.")
+        settings = self.settings()
+        if problem is None and not self._matches(settings):
+            problem = tr("No incident matches the period and the filter: widen them.")
         if problem is not None:
             self.messageLabel.setText(problem)
             return None
-        QgsSettings().setValue(f"{SETTINGS_KEY}/last", json.dumps(self.settings()))
-        detector, parameters = self.parameters(incidents)
+        QgsSettings().setValue(f"{SETTINGS_KEY}/last", json.dumps(settings.preset()))
+        self.steps = settings.steps()
         self.context = QgsProcessingContext()
         self.context.setProject(QgsProject.instance())
         self.feedback = QgsProcessingFeedback()
         self.feedback.progressChanged.connect(lambda value: self.progressBar.setValue(int(value)))
-        self.incidents = incidents  # kept alive while the task reads it
+        for line in describe(self.steps, lambda layer_id: QgsProject.instance().mapLayer(layer_id).source()):
+            self.feedback.pushCommandInfo(line)
         self.runButton.setEnabled(False)
         self.cancelButton.setEnabled(True)
-        self._start(detector, parameters)
-        return detector, parameters
+        self._start(0, {})
+        return self.steps
 
-    def _start(self, detector, parameters):
-        algorithm = QgsApplication.processingRegistry().createAlgorithmById(detector)
+    def _start(self, number, previous):
+        algorithm_id, parameters = self.steps[number]
+        parameters = {key: self._resolve(value, previous) for key, value in parameters.items()}
+        algorithm = QgsApplication.processingRegistry().createAlgorithmById(algorithm_id)
         self.task = QgsProcessingAlgRunnerTask(algorithm, parameters, self.context, self.feedback)
-        self.task.executed.connect(lambda ok, results: self._finished(algorithm, ok, results))
+        self.task.executed.connect(lambda ok, results: self._finished(number, algorithm, ok, results))
         self.messageLabel.setText(tr("Running {}…").format(algorithm.displayName()))
         QgsApplication.taskManager().addTask(self.task)
 
+    @staticmethod
+    def _resolve(value, previous):
+        if isinstance(value, Layer):
+            return QgsProject.instance().mapLayer(value.id)
+        if isinstance(value, Previous):
+            return previous[value.key]
+        if value == RESULT:
+            return QgsProcessingOutputLayerDefinition("TEMPORARY_OUTPUT", QgsProject.instance())
+        if value == SCRATCH:  # a file: a memory layer made in the task's thread is not the next task's to read
+            return QgsProcessingUtils.generateTempFilename("step.gpkg")
+        return value
+
     def cancel(self):
+        self.messageLabel.setText(tr("Cancelling…"))  # the run's end says what happened
         if self.feedback is not None:
             self.feedback.cancel()
         if self.task is not None:
             self.task.cancel()
-        self.messageLabel.setText(tr("Cancelled."))
 
-    def _finished(self, algorithm, ok, results):
+    def _finished(self, number, algorithm, ok, results):
         self.task = None  # the task manager deletes finished tasks
-        step = self.next_step(algorithm.id(), results) if ok and not self.feedback.isCanceled() else None
-        if step is not None:
-            self._start(*step)
+        if ok and results and not self.feedback.isCanceled() and number + 1 < len(self.steps):
+            self._start(number + 1, results)
             return
         self.runButton.setEnabled(True)
         self.cancelButton.setEnabled(False)
-        if not ok or self.feedback.isCanceled():
+        if self.feedback.isCanceled():
+            self.messageLabel.setText(tr("Cancelled: nothing was added to the map."))
+            return
+        if not ok:
             self.messageLabel.setText(tr("The run stopped: see the Processing log for why."))
             return
         try:
@@ -243,13 +212,13 @@ class DetectorDialog(QDialog, FORM):
             self.messageLabel.setText(tr("Give the preset a name first."))
             return
         presets = self.presets()
-        presets[name] = self.settings()
+        presets[name] = self.settings().preset()
         QgsSettings().setValue(f"{SETTINGS_KEY}/presets", json.dumps(presets))
         self._refresh_presets(name)
 
     def load_preset(self, name):
         if name in self.presets():
-            self.apply_settings(self.presets()[name])
+            self.apply_settings(DetectorSettings.from_preset(self.presets()[name]))
 
     def export_presets(self, path):
         with open(path, "w", encoding="utf-8") as handle:
@@ -290,12 +259,12 @@ class DetectorDialog(QDialog, FORM):
                     break
 
     def _detector_changed(self, index):
-        self.explanationLabel.setText(tr(DETECTORS[index][2]))
-        streets = DETECTORS[index][0] in SEGMENT_DETECTORS
+        self.explanationLabel.setText(tr(EXPLANATIONS[index]))
+        streets = DETECTORS[index] in SEGMENT_DETECTORS
         self.streetsCombo.setEnabled(streets)
         self.sizeSpin.setEnabled(not streets)
 
     def _help(self):
         """The chosen detector's Processing help, in the dialog."""
-        algorithm = QgsApplication.processingRegistry().algorithmById(DETECTORS[self.detectorCombo.currentIndex()][0])
+        algorithm = QgsApplication.processingRegistry().algorithmById(DETECTORS[self.detectorCombo.currentIndex()])
         self.messageLabel.setText(algorithm.shortHelpString())

@@ -40,9 +40,9 @@ def stage(feedback, start, end):
     raises Canceled as soon as the user has pressed Cancel (core code calls it often)."""
 
     def report(fraction):
+        feedback.setProgress(start + (end - start) * min(max(fraction, 0.0), 1.0))
         if feedback.isCanceled():
             raise Canceled()
-        feedback.setProgress(start + (end - start) * min(max(fraction, 0.0), 1.0))
 
     return report
 

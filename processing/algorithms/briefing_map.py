@@ -35,7 +35,7 @@ from qgis.PyQt.QtXml import QDomDocument
 from ..compat import ADVANCED, ANY_VECTOR, POLYGON_SOURCE
 from ..layers import read
 from ..sinks import Column, memory_layer
-from .base import PLUGIN_DIR, HotspotAlgorithm
+from .base import PLUGIN_DIR, HotspotAlgorithm, stage
 
 PAGES = ("A4", "Letter")
 ORIENTATIONS = ("Landscape", "Portrait")
@@ -156,7 +156,7 @@ class BriefingMap(HotspotAlgorithm):
         layers = self.parameterAsLayerList(parameters, self.LAYERS, context)
         if not layers:
             raise QgsProcessingException(self.tr("Choose at least one layer to map."))
-        path = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
+        path = self.writer.file_path(self.OUTPUT)
         if os.path.splitext(path)[1].lower() not in (".pdf", ".png"):
             raise QgsProcessingException(self.tr("The briefing map must be a .pdf or a .png file."))
         folder = os.path.dirname(os.path.abspath(path))
@@ -189,7 +189,7 @@ class BriefingMap(HotspotAlgorithm):
         layout.itemById("note").setText(self.parameterAsString(parameters, self.NOTE, context) or "")
         districts = self._atlas(parameters, context, layout, path)
         table_layer = self._table(parameters, context, layers, layout, per_district=districts is not None)
-        feedback.setProgress(50)
+        stage(feedback, 0, 50)(1.0)  # the export itself cannot be interrupted: last chance to stop
 
         pdf = path.lower().endswith(".pdf")
         settings = QgsLayoutExporter.PdfExportSettings() if pdf else QgsLayoutExporter.ImageExportSettings()

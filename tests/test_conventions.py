@@ -1,0 +1,88 @@
+"""House rules every algorithm keeps: help on every parameter, the methods file it cites
+exists and holds the sections cited, one shift default, plain words ("street segment"), no
+global matplotlib state changed, no numpy call that numpy 2 deprecates."""
+
+import os
+import re
+
+import numpy as np
+import pytest
+from qgis.core import QgsApplication
+
+from hotspot_policing.processing.algorithms import ALGORITHMS
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHIPPED_CODE = ("core", "processing", "ui")
+pytestmark = pytest.mark.usefixtures("provider")
+
+
+def algorithm(name):
+    return QgsApplication.processingRegistry().algorithmById(f"hotspotpolicing:{name}")
+
+
+def user_visible_text(name):
+    found = algorithm(name)
+    texts = [found.displayName(), found.shortHelpString()] + [p.description() + " " + p.help() for p in found.parameterDefinitions()]
+    return " ".join(texts)
+
+
+@pytest.mark.parametrize("name", [a().name() for a in ALGORITHMS])
+def test_help_cites_sections_the_methods_file_has(name):
+    with open(os.path.join(ROOT, "docs", "methods.md"), encoding="utf-8") as handle:
+        headings = {m.group(1) for m in re.finditer(r"^#{2,3} (\d+(?:\.\d+)?)[. ]", handle.read(), re.M)}
+    found = algorithm(name)
+    if name != "briefingmap":  # a map, not a method
+        assert found.METHODS_SECTION and found.helpUrl().endswith("docs/methods.md")
+    for section in re.findall(r"\d+(?:\.\d+)?", found.METHODS_SECTION or ""):
+        assert section in headings, section
+
+
+def test_code_cites_only_the_methods_file_the_plugin_ships():
+    with open(os.path.join(ROOT, "docs", "methods.md"), encoding="utf-8") as handle:
+        headings = {m.group(1) for m in re.finditer(r"^#{2,3} (\d+(?:\.\d+)?)[. ]", handle.read(), re.M)}
+    for folder in SHIPPED_CODE:
+        for path, _, files in os.walk(os.path.join(ROOT, folder)):
+            for file in (f for f in files if f.endswith(".py")):
+                text = open(os.path.join(path, file), encoding="utf-8").read()
+                assert "METHODS.md" not in text and "METHODS " not in text, file
+                for cited in re.findall(r"docs/methods\.md,? (?:section |sections )?(\d+(?:\.\d+)?)", text):
+                    assert cited in headings, (file, cited)
+
+
+@pytest.mark.parametrize("name", [a().name() for a in ALGORITHMS])
+def test_a_street_segment_is_never_called_a_block_face(name):
+    assert "block face" not in user_visible_text(name).lower()
+
+
+def test_plan_and_observed_dose_count_shifts_from_the_same_hour():
+    from hotspot_policing.core.dosage import DEFAULT_SHIFT_START
+
+    starts = {name: algorithm(name).parameterDefinition("SHIFT_START").defaultValue() for name in ("patroldosage", "observeddosage")}
+    assert starts == {"patroldosage": DEFAULT_SHIFT_START, "observeddosage": DEFAULT_SHIFT_START}
+
+
+def test_the_lorenz_curve_leaves_matplotlib_alone(tmp_path, monkeypatch):
+    import sys
+
+    import matplotlib
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("matplotlib.use would switch the backend of the running QGIS")
+
+    monkeypatch.setattr(matplotlib, "use", refuse)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)  # importing pyplot fails
+    from hotspot_policing.core.concentration import concentration
+    from hotspot_policing.processing.algorithms.concentration import _lorenz_png
+
+    assert len(_lorenz_png(concentration(np.array([5.0, 1.0, 0.0, 0.0])))) > 1000
+
+
+def test_no_numpy_cross_on_two_dimensional_vectors(monkeypatch):
+    from hotspot_policing.core.network import self_overlapping_parts
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("np.cross on 2-D vectors is deprecated in numpy 2")
+
+    monkeypatch.setattr(np, "cross", refuse)
+    parts = [np.array([[0, 0], [100, 0], [40, 0]]), np.array([[0, 300], [50, 300], [100, 310]])]
+    assert self_overlapping_parts(np.concatenate(parts), np.array([3, 3]), 1.0).tolist() == [True, False]
