@@ -85,7 +85,7 @@ def points_in_polygons(x, y, vertices, sizes, ring_owner, n=None, progress=None)
     ax, ay, bx, by, polygon = ax[keep], ay[keep], bx[keep], by[keep], ring_owner[ring[keep]]
     order = np.argsort(polygon, kind="stable")
     ax, ay, bx, by, polygon = ax[order], ay[order], bx[order], by[order], polygon[order]
-    box = _boxes(np.minimum(ax, bx), np.minimum(ay, by), np.maximum(ax, bx), np.maximum(ay, by), polygon, n)
+    box = _boxes(ax, ay, bx, by, polygon, n)
     point, candidate = _candidate_pairs(x, y, box)
     report(0.2)
     strip = _strip_height(ay, by)
@@ -118,14 +118,25 @@ def points_in_polygons(x, y, vertices, sizes, ring_owner, n=None, progress=None)
 _STRIPS = 1 << 40  # strip keys are taken modulo this (far more strips than any data has)
 
 
-def _boxes(xmin, ymin, xmax, ymax, polygon, n):
-    box = np.empty((n, 4))
-    box[:, :2], box[:, 2:] = np.inf, -np.inf
-    np.minimum.at(box[:, 0], polygon, xmin)
-    np.minimum.at(box[:, 1], polygon, ymin)
-    np.maximum.at(box[:, 2], polygon, xmax)
-    np.maximum.at(box[:, 3], polygon, ymax)
+def bounding_boxes(vertices, vertex_owner, n):
+    """(n, 4) min x, max x, min y, max y of each feature's vertices (NaN for none): the
+    order of an R-tree's columns."""
+    vertices = np.asarray(vertices, dtype=float)
+    box = np.full((n, 4), np.inf)
+    box[:, [1, 3]] = -np.inf
+    np.minimum.at(box[:, 0], vertex_owner, vertices[:, 0])
+    np.maximum.at(box[:, 1], vertex_owner, vertices[:, 0])
+    np.minimum.at(box[:, 2], vertex_owner, vertices[:, 1])
+    np.maximum.at(box[:, 3], vertex_owner, vertices[:, 1])
+    box[~np.isfinite(box[:, 0])] = np.nan
     return box
+
+
+def _boxes(ax, ay, bx, by, polygon, n):
+    """(n, 4) min x, min y, max x, max y of each polygon's edges (inf for none)."""
+    both = np.concatenate([np.column_stack([ax, ay]), np.column_stack([bx, by])])
+    box = bounding_boxes(both, np.concatenate([polygon, polygon]), n)[:, [0, 2, 1, 3]]
+    return np.where(np.isnan(box), np.array([np.inf, np.inf, -np.inf, -np.inf]), box)
 
 
 def _candidate_pairs(x, y, box):

@@ -9,11 +9,10 @@ partial output behind (:meth:`Writer.discard`).
 A new column whose name the input already has (a rerun over last week's output) replaces
 the input's values; the field appears once and the log says so.
 
-GeoPackage files are written by GDAL in C++: the rows go into a temporary SQLite table with
-one ``executemany`` per chunk and ``gdal.VectorTranslate`` turns that into the GeoPackage
-with its spatial index, several times faster than building a QgsFeature per row. Every
-other destination (memory layers, PostGIS, shapefiles, ...) goes through the Processing
-feature sink."""
+GeoPackage files are written in bulk (geopackage.py: GDAL makes the layer, SQLite takes the
+rows, the spatial index is packed by numpy), several times faster than a QgsFeature per
+row. Every other destination (memory layers, PostGIS, shapefiles, ...) goes through the
+Processing feature sink."""
 
 import datetime
 import json
@@ -21,7 +20,6 @@ import operator
 import os
 import re
 import sqlite3
-import uuid
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,19 +32,18 @@ from qgis.core import (
     QgsGeometry,
     QgsProcessingException,
     QgsProcessingOutputLayerDefinition,
-    QgsProcessingUtils,
     QgsVectorLayer,
     QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime
 
 from ..core import Canceled, silent
+from . import geopackage
 from .compat import FAST_INSERT, WKT_FOR_GDAL
 from .compat import field as make_field
 from .styles import style_on_completion
 
 BATCH = 10_000  # features per addFeatures call (generic path)
-CHUNK = 100_000  # rows per executemany (GeoPackage path)
 # QgsField type (QVariant / QMetaType ids) -> declared SQLite type GDAL reads back as that type
 SQLITE_TYPES = {
     1: "BOOLEAN",
@@ -194,38 +191,19 @@ class Writer:
         folder = os.path.dirname(os.path.abspath(destination))
         if not os.path.isdir(folder):
             raise QgsProcessingException(f"The folder {folder} does not exist: choose an existing folder for the output.")
-        scratch = os.path.join(QgsProcessingUtils.tempFolder(), f"hotspot_policing_{uuid.uuid4().hex}.sqlite")
         self.written.append((destination, destination))
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            if os.path.exists(destination + suffix):
+                os.remove(destination + suffix)
+        fid = next((i for i, f in enumerate(fields) if f.name().lower() == "fid"), None)
+        if fid is not None and not _usable_ids(values[fid]):  # GeoPackage numbers the features itself
+            fields, values, fid = fields[:fid] + fields[fid + 1 :], values[:fid] + values[fid + 1 :], None
+        if geometry is None or wkb_type == QgsWkbTypes.Type.NoGeometry:
+            geometry, wkb_type = None, None
         try:
-            fid = next((i for i, f in enumerate(fields) if f.name().lower() == "fid"), None)
-            if fid is not None and not _usable_ids(values[fid]):
-                values[fid] = [None] * len(values[fid])
-            _fill_sqlite(scratch, fields, values, fid, geometry, wkb_type, crs, lambda f: progress(0.6 * f))
-            for suffix in ("", "-wal", "-shm"):
-                if os.path.exists(destination + suffix):
-                    os.remove(destination + suffix)
-            has_geometry = geometry is not None and wkb_type != QgsWkbTypes.Type.NoGeometry
-
-            def callback(fraction, message, data):
-                progress(0.6 + 0.4 * fraction)  # raises Canceled when the run is cancelled
-                return 1
-
-            options = gdal.VectorTranslateOptions(
-                options=["-preserve_fid"],
-                format="GPKG",
-                layerName=os.path.splitext(os.path.basename(destination))[0],
-                geometryType=QgsWkbTypes.displayString(wkb_type).upper() if has_geometry else None,
-                callback=callback,
-            )
-            result = gdal.VectorTranslate(destination, scratch, options=options)
-            if result is None:
-                raise QgsProcessingException(f"GDAL could not write {destination}: {gdal.GetLastErrorMsg()}")
-            result = None
-        finally:
-            for suffix in ("", "-journal"):
-                if os.path.exists(scratch + suffix):
-                    os.remove(scratch + suffix)
-        progress(1.0)
+            geopackage.write(destination, fields, values, fid, geometry, wkb_type, crs, progress)
+        except (OSError, sqlite3.Error) as error:
+            raise QgsProcessingException(f"Could not write {destination}: {error}") from None
         return destination
 
     # --- rasters and reports -------------------------------------------------------------
@@ -401,63 +379,9 @@ def _qdatetime(value):
     return QDateTime.fromMSecsSinceEpoch(int(round(value.timestamp() * 1000)), Qt.TimeSpec.UTC)
 
 
-def _for_sqlite(qgs_field, values):
-    """Values as the temporary SQLite table takes them (what GDAL reads back as the type)."""
-    kind = qgs_field.type()
-    if kind in (DATE_TIME, DATE, TIME):
-        return [v.isoformat() if hasattr(v, "isoformat") else v for v in values]
-    if kind in (1, 2, 3, 4, 5, DOUBLE, 10, 12):
-        return values
-    return [None if v is None else json.dumps(v, default=str) for v in values]
-
-
 def _usable_ids(values):
     ids = [v for v in values if v is not None]
     return len(ids) == len(values) and all(isinstance(v, int) for v in ids) and len(set(ids)) == len(ids)
-
-
-def _fill_sqlite(path, fields, values, fid, geometry, wkb_type, crs, progress):
-    """The rows in a plain SQLite table that GDAL's SQLite driver reads as a layer (OGR's
-    FDO-style geometry_columns, WKB geometries)."""
-    has_geometry = geometry is not None and wkb_type != QgsWkbTypes.Type.NoGeometry
-    names = [f.name() for i, f in enumerate(fields) if i != fid]
-    declared = [f'"{f.name()}" {SQLITE_TYPES.get(f.type(), "TEXT")}' for i, f in enumerate(fields) if i != fid]
-    columns = ['"fid" INTEGER PRIMARY KEY'] + (['"geom" BLOB'] if has_geometry else []) + declared
-    connection = sqlite3.connect(path)
-    try:
-        connection.execute("PRAGMA journal_mode = OFF")
-        connection.execute("PRAGMA synchronous = OFF")
-        connection.execute(f"CREATE TABLE layer ({', '.join(columns)})")
-        if has_geometry:
-            connection.execute(
-                "CREATE TABLE geometry_columns (f_table_name TEXT, f_geometry_column TEXT, geometry_type INTEGER, "
-                "coord_dimension INTEGER, srid INTEGER, geometry_format TEXT)"
-            )
-            connection.execute("CREATE TABLE spatial_ref_sys (srid INTEGER UNIQUE, auth_name TEXT, auth_srid INTEGER, srtext TEXT)")
-            has_crs = crs is not None and crs.isValid()
-            if has_crs:
-                connection.execute("INSERT INTO spatial_ref_sys VALUES (1, NULL, NULL, ?)", (crs.toWkt(WKT_FOR_GDAL),))
-            dimension = 3 if QgsWkbTypes.hasZ(wkb_type) else 2
-            connection.execute(
-                "INSERT INTO geometry_columns VALUES ('layer', 'geom', ?, ?, ?, 'WKB')",
-                (int(QgsWkbTypes.flatType(wkb_type)) + (1000 if dimension == 3 else 0), dimension, 1 if has_crs else None),
-            )
-        converted = [_for_sqlite(f, v) for i, (f, v) in enumerate(zip(fields, values)) if i != fid]
-        ids = values[fid] if fid is not None else None
-        total = len(values[0]) if values else len(geometry or [])
-        placeholders = ", ".join("?" * (1 + has_geometry + len(names)))
-        statement = f"INSERT INTO layer VALUES ({placeholders})"
-        for start in range(0, total, CHUNK):
-            end = min(start + CHUNK, total)
-            parts = [ids[start:end] if ids is not None else [None] * (end - start)]
-            if has_geometry:
-                parts.append(geometry[start:end])
-            parts.extend(column[start:end] for column in converted)
-            connection.executemany(statement, zip(*parts))
-            progress(end / max(total, 1))
-        connection.commit()
-    finally:
-        connection.close()
 
 
 def _file_of(destination):

@@ -183,3 +183,34 @@ def test_a_failed_run_leaves_no_output(tmp_path, output):
     assert not ok
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.gpkg"]
     assert context.layersToLoadOnCompletion() == {}
+
+
+def test_the_packed_spatial_index_is_a_valid_r_tree_that_finds_every_feature(tmp_path):
+    import sqlite3
+
+    from qgis.core import QgsCoordinateReferenceSystem, QgsWkbTypes
+
+    from hotspot_policing.processing import geopackage
+    from hotspot_policing.processing.compat import field
+    from hotspot_policing.processing.sinks import polygons_wkb
+
+    rng = np.random.default_rng(3)
+    n = 6000  # more than 51 x 51 cells: a root, a level of inner nodes and the leaves
+    x, y = rng.uniform(0, 10_000, n), rng.uniform(0, 10_000, n)
+    w, h = rng.uniform(1, 200, n), rng.uniform(1, 200, n)
+    rings = np.stack([np.column_stack(c) for c in ((x, y), (x + w, y), (x + w, y + h), (x, y + h), (x, y))], axis=1)
+    path = str(tmp_path / "boxes.gpkg")
+    crs = QgsCoordinateReferenceSystem("EPSG:32630")
+    geopackage.write(path, [field("n", "int")], [list(range(n))], None, polygons_wkb(rings), QgsWkbTypes.Type.Polygon, crs)
+    connection = sqlite3.connect(path)
+    assert connection.execute("SELECT rtreecheck('rtree_boxes_geom')").fetchone() == ("ok",)
+    assert connection.execute("SELECT count(*) FROM rtree_boxes_geom").fetchone() == (n,)
+    connection.close()
+    dataset = ogr.Open(path)  # kept: its layer dies with it
+    layer = dataset.GetLayer(0)
+    assert layer.GetFeatureCount() == n and layer.GetExtent() == pytest.approx((x.min(), (x + w).max(), y.min(), (y + h).max()))
+    for qx, qy, size in rng.uniform(0, 10_000, (30, 3)) * [1, 1, 0.05]:
+        layer.SetSpatialFilterRect(qx, qy, qx + size, qy + size)
+        found = sorted(f["n"] for f in layer)
+        expected = np.flatnonzero((x <= qx + size) & (x + w >= qx) & (y <= qy + size) & (y + h >= qy)).tolist()
+        assert found == expected
