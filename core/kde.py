@@ -144,7 +144,10 @@ def grid_for_extent(xmin, ymin, xmax, ymax, cell):
 
 
 def oversampling(kernel, bandwidth, cell, ncells):
-    """Fine binning steps per output cell (see _BINNING_STEPS_PER_BANDWIDTH)."""
+    """Fine binning steps per output cell (see _BINNING_STEPS_PER_BANDWIDTH; 1 for the
+    kernels summed exactly through cell moments)."""
+    if kernel not in _BINNING_STEPS_PER_BANDWIDTH:
+        return 1
     wanted = int(np.ceil(_BINNING_STEPS_PER_BANDWIDTH[kernel] * cell / bandwidth))
     affordable = int(np.sqrt(_MAX_FINE_NODES / max(ncells, 1)))
     return max(1, min(wanted, affordable))
@@ -158,13 +161,16 @@ def density(x, y, grid, kernel="quartic", bandwidth=None, weights=None, progress
     y = np.asarray(y, dtype=float)
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
     report = progress or silent
-
+    margin = int(np.ceil(support_radius(kernel, bandwidth) / grid.cell)) + 1
+    s = oversampling(kernel, bandwidth, grid.cell, (grid.ncols + 2 * margin) * (grid.nrows + 2 * margin))
+    if direct_is_cheaper(len(x), kernel, bandwidth, grid, s):
+        result = _direct_density(x, y, w, grid, kernel, bandwidth, report)
+        report(1.0)
+        return result
     if kernel in ("uniform", "epanechnikov"):
         result = _moment_density(x, y, w, grid, kernel, bandwidth, report)
         report(1.0)
         return result
-    margin = int(np.ceil(support_radius(kernel, bandwidth) / grid.cell)) + 1
-    s = oversampling(kernel, bandwidth, grid.cell, (grid.ncols + 2 * margin) * (grid.nrows + 2 * margin))
     fine = _bin_linear(x, y, w, grid, s, margin)
     report(0.2)
     result = _polyphase_convolve(fine, grid, kernel, bandwidth, s, margin, fractions(report, 0.2, 0.6))
@@ -173,6 +179,54 @@ def density(x, y, grid, kernel="quartic", bandwidth=None, weights=None, progress
         _add_tip_and_edge_correction(result, x, y, w, grid, bandwidth, s, report)
     report(1.0)
     return result
+
+
+# Seconds per unit of work, measured on the benchmark machine (tests/../benchmarks): one
+# (incident, cell) kernel evaluation summed directly, and one padded grid node of one FFT
+# convolution phase.
+DIRECT_PAIR_SECONDS = 22e-9
+FFT_NODE_SECONDS = 16e-9
+
+
+def direct_is_cheaper(n, kernel, bandwidth, grid, s):
+    """Whether summing each incident's kernel over the cells within its reach costs less
+    than the binned FFT, whose work grows with the cells, not the incidents: few incidents
+    on a large grid are summed directly (exactly). The kernels with an edge are corrected
+    per incident on the ring of cells the edge crosses, which the FFT pays too."""
+    reach = support_radius(kernel, bandwidth) / grid.cell
+    direct = n * len(_direct_offsets(kernel, bandwidth, grid.cell)[0]) * DIRECT_PAIR_SECONDS
+    nodes = (grid.ncols + 2 * reach + 2) * (grid.nrows + 2 * reach + 2)
+    phases = 4 if kernel in ("uniform", "epanechnikov") else s * s
+    ring = n * (7 * reach + 8) * DIRECT_PAIR_SECONDS if kernel in ("uniform", "epanechnikov", "triangular") else 0.0
+    return direct < nodes * (phases + 1) * FFT_NODE_SECONDS + ring
+
+
+def _direct_offsets(kernel, bandwidth, cell):
+    """Cell offsets (columns, rows) an incident's kernel can reach from anywhere in its
+    home cell."""
+    reach = int(np.ceil(support_radius(kernel, bandwidth) / cell))
+    ox, oy = (a.ravel() for a in np.meshgrid(np.arange(-reach, reach + 1), np.arange(-reach, reach + 1)))
+    near = np.hypot(np.maximum(np.abs(ox) - 0.5, 0), np.maximum(np.abs(oy) - 0.5, 0)) * cell
+    keep = near < support_radius(kernel, bandwidth)
+    return ox[keep], oy[keep]
+
+
+def _direct_density(x, y, w, grid, kernel, bandwidth, report):
+    """The exact kernel sum at every cell centre within each incident's reach, incidents
+    taken in chunks so that about a million (incident, cell) pairs are held at once."""
+    ox, oy = _direct_offsets(kernel, bandwidth, grid.cell)
+    hx, hy, dx, dy = _home_cells(x, y, grid)
+    flat = np.zeros(grid.nrows * grid.ncols)
+    chunk = max(1, 1_000_000 // len(ox))
+    for start in range(0, len(x), chunk):
+        report(start / max(len(x), 1))
+        part = slice(start, start + chunk)
+        tx, ty = hx[part, None] + ox, hy[part, None] + oy
+        rx, ry = ox * grid.cell - dx[part, None], oy * grid.cell - dy[part, None]
+        values = w[part, None] * kernel_values(kernel, rx * rx + ry * ry, bandwidth)
+        inside = (tx >= 0) & (tx < grid.ncols) & (ty >= 0) & (ty < grid.nrows) & (values != 0)
+        flat += np.bincount((ty * grid.ncols + tx)[inside], values[inside], flat.size)
+    return flat.reshape(grid.nrows, grid.ncols)
 
 
 def _bin_linear(x, y, w, grid, s, margin):
@@ -187,12 +241,9 @@ def _bin_linear(x, y, w, grid, s, margin):
     jx, jy = np.floor(tx).astype(np.int64), np.floor(ty).astype(np.int64)
     ax, ay = tx - jx, ty - jy
     base = jy * shape[1] + jx
-    size = shape[0] * shape[1]
-    fine = np.bincount(base, w * (1 - ax) * (1 - ay), size)
-    fine += np.bincount(base + 1, w * ax * (1 - ay), size)
-    fine += np.bincount(base + shape[1], w * (1 - ax) * ay, size)
-    fine += np.bincount(base + shape[1] + 1, w * ax * ay, size)
-    return fine.reshape(shape)
+    corners = np.concatenate([base, base + 1, base + shape[1], base + shape[1] + 1])
+    shares = np.concatenate([w * (1 - ax) * (1 - ay), w * ax * (1 - ay), w * (1 - ax) * ay, w * ax * ay])
+    return np.bincount(corners, shares, shape[0] * shape[1]).reshape(shape)
 
 
 def _moment_density(x, y, w, grid, kernel, bandwidth, report):

@@ -250,7 +250,7 @@ class Features:
         """Decode the WKB blobs read into vertex arrays in ``crs``; rows without a usable
         geometry are dropped and counted in ``skipped``."""
         vertices, sizes, ring_part, part_owner = decode_wkb(self._blobs)
-        usable = np.bincount(part_owner, minlength=len(self._blobs)) > 0
+        usable = np.bincount(part_owner, minlength=len(self.ids)) > 0
         if not usable.all():
             self.skipped += int((~usable).sum())
             renumber = np.cumsum(usable) - 1
@@ -260,12 +260,12 @@ class Features:
                 name: (column[usable] if isinstance(column, np.ndarray) else [v for v, u in zip(column, usable) if u])
                 for name, column in self.columns.items()
             }
-            self._blobs = [b for b, u in zip(self._blobs, usable) if u]
+            self._blobs = self._blobs[usable] if isinstance(self._blobs, np.ndarray) else [b for b, u in zip(self._blobs, usable) if u]
         if source_crs != crs and len(vertices):
             vertices = np.column_stack(transform_xy(vertices[:, 0], vertices[:, 1], source_crs, crs, context))
         self.vertices, self.sizes, self.ring_part, self.part_owner = vertices, sizes, ring_part, part_owner
         self.crs, self.source_crs = crs, source_crs
-        self.wkb = self._blobs if keep else None
+        self.wkb = (rows_as_bytes(self._blobs) if isinstance(self._blobs, np.ndarray) else self._blobs) if keep else None
         self._blobs = None
 
 
@@ -405,7 +405,7 @@ def _read_arrow(path, layer_name, source, names, with_geometry, report):
         count = len(batch[fid_column])
         ids.append(np.asarray(batch[fid_column]))
         if with_geometry:
-            blobs.extend(_blob_list(batch[geometry_column]))
+            blobs.append(_blob_column(batch[geometry_column]))
         for name in names:
             parts[name].append(batch[fid_column] if name == fid_column else batch[name])
         done += count
@@ -415,20 +415,29 @@ def _read_arrow(path, layer_name, source, names, with_geometry, report):
         source.sourceName(), source.fields(), source.wkbType(), np.concatenate(ids) if ids else np.empty(0, np.int64), columns
     )
     features.fast = True
-    features._blobs = blobs
+    if all(isinstance(b, np.ndarray) for b in blobs) and len({b.shape[1] for b in blobs}) == 1:
+        features._blobs = np.concatenate(blobs)
+    else:
+        features._blobs = [blob for batch in blobs for blob in (rows_as_bytes(batch) if isinstance(batch, np.ndarray) else batch)]
     return features
 
 
-def _blob_list(column):
-    """An Arrow geometry column as a list of WKB bytes (None where NULL)."""
+def _blob_column(column):
+    """An Arrow geometry column as an (n, size) uint8 array when GDAL hands equal-length
+    blobs over as one fixed-width buffer (the usual case for points), else a list of WKB
+    bytes (None where NULL)."""
     column = np.ma.asarray(column)
     mask = np.ma.getmaskarray(column)
     data = np.ma.getdata(column)
-    if data.dtype.kind == "V":  # GDAL gives equal-length blobs as one fixed-width buffer
-        blobs = data.tolist()
-    else:
-        blobs = list(data)
+    if data.dtype.kind == "V" and not mask.any():
+        return np.ascontiguousarray(data).view(np.uint8).reshape(len(data), data.dtype.itemsize)
+    blobs = data.tolist() if data.dtype.kind == "V" else list(data)
     return [None if m else bytes(b) for b, m in zip(blobs, mask)]
+
+
+def rows_as_bytes(raw):
+    """The rows of an (n, size) uint8 array as bytes objects."""
+    return raw.view(f"V{raw.shape[1]}").ravel().tolist() if len(raw) else []
 
 
 def _read_features(source, names, with_geometry, report):
@@ -456,13 +465,21 @@ def _read_features(source, names, with_geometry, report):
 
 # --- WKB ---------------------------------------------------------------------------------
 def decode_wkb(blobs):
-    """Vertices of a list of WKB blobs (None for no geometry): (vertices, sizes, ring_part,
-    part_owner), as :class:`Features` holds them. Points give one vertex each (empty ones
-    none); curves are linearised. Uniform little-endian points, lines and one-ring
-    polygons (the usual case) are decoded in one numpy pass; anything else blob by blob."""
-    fast = _decode_uniform(blobs)
-    if fast is not None:
-        return fast
+    """Vertices of WKB blobs, a list (None for no geometry) or an (n, size) uint8 array of
+    equal-length ones: (vertices, sizes, ring_part, part_owner), as :class:`Features` holds
+    them. Points give one vertex each (empty ones none); curves are linearised. Uniform
+    little-endian points, lines and one-ring polygons (the usual case) are decoded in one
+    numpy pass; anything else blob by blob."""
+    if isinstance(blobs, np.ndarray):
+        n, size = blobs.shape
+        fast = _decode_uniform(blobs.ravel(), np.full(n, size, dtype=np.int64))
+        if fast is not None:
+            return fast
+        blobs = rows_as_bytes(blobs)
+    elif blobs and not any(b is None for b in blobs):
+        fast = _decode_uniform(np.frombuffer(b"".join(blobs), dtype=np.uint8), np.fromiter(map(len, blobs), np.int64, len(blobs)))
+        if fast is not None:
+            return fast
     vertices, sizes, ring_part, part_owner = [], [], [], []
     part = 0
     for row, blob in enumerate(blobs):
@@ -486,16 +503,14 @@ def decode_wkb(blobs):
     )
 
 
-def _decode_uniform(blobs):
-    if not blobs or any(b is None for b in blobs):
-        return None
-    sizes = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs))
-    joined = np.frombuffer(b"".join(blobs), dtype=np.uint8)
+def _decode_uniform(joined, sizes):
+    """decode_wkb for blobs laid end to end in ``joined``, when all are little-endian and of
+    one simple kind; None otherwise."""
     starts = np.cumsum(sizes) - sizes
     if (sizes < 9).any() or not (joined[starts] == 1).all():
         return None
     kinds = joined[starts[:, None] + np.arange(1, 5)].copy().view("<u4").ravel()
-    n = len(blobs)
+    n = len(sizes)
     rows = np.arange(n)
     if (kinds == POINT).all() and (sizes == 21).all():
         xy = joined.reshape(n, 21)[:, 5:].copy().view("<f8")

@@ -41,6 +41,7 @@ from ..core import Canceled, silent
 from . import geopackage
 from .compat import FAST_INSERT, WKT_FOR_GDAL
 from .compat import field as make_field
+from .layers import rows_as_bytes
 from .styles import style_on_completion
 
 BATCH = 10_000  # features per addFeatures call (generic path)
@@ -304,7 +305,7 @@ def points_wkb(x, y):
     raw = np.empty((len(x), 21), dtype=np.uint8)
     raw[:, 0], raw[:, 1:5] = 1, np.frombuffer(np.uint32(1).tobytes(), np.uint8)
     raw[:, 5:] = np.column_stack([np.asarray(x, float), np.asarray(y, float)]).view(np.uint8).reshape(-1, 16)
-    return _rows_as_bytes(raw)
+    return rows_as_bytes(raw)
 
 
 def polygons_wkb(rings):
@@ -315,7 +316,7 @@ def polygons_wkb(rings):
     raw[:, 0] = 1
     raw[:, 1:13] = np.frombuffer(np.array([3, 1, k], dtype="<u4").tobytes(), np.uint8)
     raw[:, 13:] = rings.view(np.uint8).reshape(n, -1)
-    return _rows_as_bytes(raw)
+    return rows_as_bytes(raw)
 
 
 def linestrings_wkb(vertices, sizes):
@@ -331,10 +332,6 @@ def linestrings_wkb(vertices, sizes):
         out.append(header.tobytes() + coordinates[start : start + size].tobytes())
         start += size
     return out
-
-
-def _rows_as_bytes(raw):
-    return raw.view(f"V{raw.shape[1]}").ravel().tolist()
 
 
 # --- values ------------------------------------------------------------------------------
