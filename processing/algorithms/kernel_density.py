@@ -3,6 +3,7 @@
 import json
 import math
 
+import numpy as np
 from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputNumber,
@@ -136,9 +137,8 @@ class KernelDensity(IncidentAlgorithm):
         area_label, to_area_unit = self._area_unit(parameters, context, crs)
 
         feedback.setProgressText(self.tr("Computing the density surface…"))
-        surface = kde.density(points.x, points.y, grid, kernel, bandwidth, weights, progress=stage(feedback, 10, 95))
-        surface[surface < 1e-12 * max(surface.max(), 0.0)] = 0.0  # FFT round-off where nothing reaches
-        surface *= to_area_unit
+        in_area_units = (weights if weights is not None else 1.0) * np.full(len(points.x), to_area_unit)  # per area unit, not per map unit²
+        surface = kde.density(points.x, points.y, grid, kernel, bandwidth, in_area_units, progress=stage(feedback, 10, 95))
 
         weight_field = self.parameterAsString(parameters, self.WEIGHT_FIELD, context) or None
         provenance = {
