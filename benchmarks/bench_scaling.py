@@ -250,10 +250,8 @@ def main():
             previous = result
             qgis = f"{result['qgis']:8.2f}" if result["qgis"] is not None else "skipped"
             ratio = f"{result['qgis'] / result['ours']:6.1f}x" if result["qgis"] is not None else ""
-            print(
-                f"{tool:10s} {size:11,d} {result['ours']:8.2f} {qgis:>8s} {ratio:>7s} {result['numpy_peak_mib']:10.0f} {result['process_peak_mib']:12.0f}",
-                flush=True,
-            )
+            memory = f"{result['numpy_peak_mib']:10.0f} {result['process_peak_mib']:12.0f}"
+            print(f"{tool:10s} {size:11,d} {result['ours']:8.2f} {qgis:>8s} {ratio:>7s} {memory}", flush=True)
     plot(results, args.plot)
     print(f"plot: {args.plot}")
 
