@@ -21,18 +21,28 @@ def _pick(new_enum, new_member, old_value):
     return getattr(enum, new_member) if enum is not None else old_value
 
 
-POINT_SOURCE = _pick("ProcessingSourceType", "VectorPoint", QgsProcessing.SourceType.TypeVectorPoint)
+SOURCE = QgsProcessing.SourceType
+POINT_SOURCE, LINE_SOURCE, POLYGON_SOURCE, ANY_VECTOR = (
+    _pick("ProcessingSourceType", new, old)
+    for new, old in (
+        ("VectorPoint", SOURCE.TypeVectorPoint),
+        ("VectorLine", SOURCE.TypeVectorLine),
+        ("VectorPolygon", SOURCE.TypeVectorPolygon),
+        ("Vector", SOURCE.TypeVector),
+    )
+)
+GEOMETRY = QgsWkbTypes.GeometryType
+POINT_GEOMETRY, LINE_GEOMETRY, POLYGON_GEOMETRY = (
+    _pick("GeometryType", new, old)
+    for new, old in (("Point", GEOMETRY.PointGeometry), ("Line", GEOMETRY.LineGeometry), ("Polygon", GEOMETRY.PolygonGeometry))
+)
+METERS, UNKNOWN_DISTANCE_UNIT = (
+    _pick("DistanceUnit", new, old)
+    for new, old in (("Meters", QgsUnitTypes.DistanceUnit.DistanceMeters), ("Unknown", QgsUnitTypes.DistanceUnit.DistanceUnknownUnit))
+)
 NUMERIC_FIELD = _pick("ProcessingFieldParameterDataType", "Numeric", QgsProcessingParameterField.DataType.Numeric)
 ADVANCED = _pick("ProcessingParameterFlag", "Advanced", QgsProcessingParameterDefinition.Flag.FlagAdvanced)
-POINT_GEOMETRY = _pick("GeometryType", "Point", QgsWkbTypes.GeometryType.PointGeometry)
-METERS = _pick("DistanceUnit", "Meters", QgsUnitTypes.DistanceUnit.DistanceMeters)
-UNKNOWN_DISTANCE_UNIT = _pick("DistanceUnit", "Unknown", QgsUnitTypes.DistanceUnit.DistanceUnknownUnit)
 STATISTIC_MAX = _pick("RasterBandStatistic", "Max", QgsRasterBandStats.Stats.Max)
-ANY_VECTOR = _pick("ProcessingSourceType", "Vector", QgsProcessing.SourceType.TypeVector)
-LINE_GEOMETRY = _pick("GeometryType", "Line", QgsWkbTypes.GeometryType.LineGeometry)
-LINE_SOURCE = _pick("ProcessingSourceType", "VectorLine", QgsProcessing.SourceType.TypeVectorLine)
-POLYGON_GEOMETRY = _pick("GeometryType", "Polygon", QgsWkbTypes.GeometryType.PolygonGeometry)
-POLYGON_SOURCE = _pick("ProcessingSourceType", "VectorPolygon", QgsProcessing.SourceType.TypeVectorPolygon)
 FAST_INSERT = QgsFeatureSink.Flag.FastInsert
 WKT_FOR_GDAL = _pick("CrsWktVariant", "PreferredGdal", QgsCoordinateReferenceSystem.WktVariant.WKT_PREFERRED_GDAL)
 

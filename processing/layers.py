@@ -37,8 +37,11 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QDate, QDateTime, QTime, QVariant
 
 from ..core import geometry, silent
+from .compat import LINE_GEOMETRY, POINT_GEOMETRY, POLYGON_GEOMETRY
 
 ALL_FIELDS = "all"  # read every field (outputs that keep the input's fields)
+POINTS, LINES, POLYGONS = POINT_GEOMETRY, LINE_GEOMETRY, POLYGON_GEOMETRY
+GEOMETRY_NAMES = {POINTS: "points", LINES: "lines", POLYGONS: "polygons"}
 POINT, LINE, POLYGON = 1, 2, 3  # WKB base types of single geometries
 OPTIONAL = QgsProcessingParameterDefinition.Flag.FlagOptional
 
@@ -50,14 +53,25 @@ class Reader:
         self.algorithm, self.parameters, self.context, self.feedback = algorithm, parameters, context, feedback
         self._sources = {}
 
-    def source(self, key):
-        """The feature source of parameter ``key``; None for an optional one left empty."""
+    def source(self, key, needs=None):
+        """The feature source of parameter ``key``; None for an optional one left empty.
+        ``needs``: the geometry type (POINTS, LINES, POLYGONS or a tuple of them) the layer
+        must hold; another is refused, naming the layer."""
         if key not in self._sources:
             source = self.algorithm.parameterAsSource(self.parameters, key, self.context)
             if source is None and not self.algorithm.parameterDefinition(key).flags() & OPTIONAL:
                 raise QgsProcessingException(self.algorithm.invalidSourceError(self.parameters, key))
             self._sources[key] = source
-        return self._sources[key]
+        source = self._sources[key]
+        kinds = needs if isinstance(needs, tuple) else (needs,)
+        if source is not None and needs is not None and QgsWkbTypes.geometryType(source.wkbType()) not in kinds:
+            held = QgsWkbTypes.geometryDisplayString(QgsWkbTypes.geometryType(source.wkbType())).lower()
+            wanted = " or ".join(GEOMETRY_NAMES[kind] for kind in kinds)
+            raise QgsProcessingException(
+                f"The layer '{source.sourceName()}' holds {held} geometries; this tool needs {wanted}. "
+                "Choose another layer (or convert it, e.g. with 'Centroids' for points)."
+            )
+        return source
 
     def crs(self, key):
         """The CRS to measure the layer of ``key`` in (see :func:`working_crs`)."""

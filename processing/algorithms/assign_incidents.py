@@ -4,10 +4,6 @@ from enum import IntEnum
 
 import numpy as np
 from qgis.core import (
-    QgsProcessingException,
-    QgsProcessingOutputNumber,
-    QgsProcessingParameterDistance,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
@@ -18,8 +14,8 @@ from scipy.spatial import cKDTree
 
 from ...core.geometry import line_lengths_and_centroids
 from ...core.network import junctions, nearest_segments
-from ..compat import ADVANCED, LINE_GEOMETRY, LINE_SOURCE, METERS
-from ..layers import ALL_FIELDS
+from ..compat import LINE_SOURCE, METERS
+from ..layers import ALL_FIELDS, LINES
 from ..sinks import Column, points_wkb
 from .base import IncidentAlgorithm, stage
 from .street_segments import usable_lines
@@ -34,97 +30,70 @@ class IntersectionRule(IntEnum):
     SEPARATE = 1
 
 
-class AssignIncidents(IncidentAlgorithm):
-    INCIDENTS = "INCIDENTS"
-    SEGMENTS = "SEGMENTS"
-    SEGMENT_ID_FIELD = "SEGMENT_ID_FIELD"
-    TOLERANCE = "TOLERANCE"
-    INTERSECTION_RULE = "INTERSECTION_RULE"
-    INTERSECTION_RADIUS = "INTERSECTION_RADIUS"
-    OUTPUT = "OUTPUT"
-    OUTPUT_INCIDENTS = "OUTPUT_INCIDENTS"
-    OUTPUT_INTERSECTIONS = "OUTPUT_INTERSECTIONS"
-    GROUP_ID = "streetsegments"
-    METHODS_SECTION = "3.2"
+class AssignIncidents(IncidentAlgorithm, name="assignincidents", group="streetsegments", methods="3.2"):
+    INCIDENTS, SEGMENTS, SEGMENT_ID_FIELD, TOLERANCE = "INCIDENTS", "SEGMENTS", "SEGMENT_ID_FIELD", "TOLERANCE"
+    INTERSECTION_RULE, INTERSECTION_RADIUS, OUTPUT = "INTERSECTION_RULE", "INTERSECTION_RADIUS", "OUTPUT"
+    OUTPUT_INCIDENTS, OUTPUT_INTERSECTIONS = "OUTPUT_INCIDENTS", "OUTPUT_INTERSECTIONS"
 
-    def name(self):
-        return "assignincidents"
-
-    def displayName(self):
-        return self.tr("Assign incidents to street segments")
-
-    def tags(self):
-        return self.tr("street segment,snap,nearest,count,micro places,crime concentration").split(",")
-
-    def help(self):
-        return self.tr(
-            "<p>Snaps every incident to its nearest street segment within TOLERANCE and counts the "
-            "incidents (and sums WEIGHT_FIELD, e.g. harm) per segment: the unit of street-segment "
-            "hot spot policing (Weisburd et al.).</p>"
-            "<p><b>Method.</b> Exact Euclidean point-to-segment distance, found through a "
-            "KD-tree of points sampled along the segments and verified against the exact distance, "
-            "so no pair is missed and no loop runs over all pairs. An incident equidistant from "
-            "several segments (e.g. exactly at a junction) goes to the lowest segment id; the log "
-            "says how many did.</p>"
-            "<p><b>Intersections.</b> 'Nearest segment' assigns every incident to a segment. "
-            "'Separate intersection units' (as Braga et al. in Boston) gives incidents within "
-            "INTERSECTION_RADIUS of a junction where three or more segment ends meet to that "
-            "intersection instead (optional output of intersections with their counts).</p>"
-            "<p><b>Output.</b> The segments with incident_count, weight_sum (with a weight field) and "
-            "incidents_per_km; optionally the incidents with segment_id and snap_distance (NULL when "
-            "no segment is within the tolerance or the incident went to an intersection). "
-            "Unmatched incidents are counted in the log. Segments without SEGMENT_ID_FIELD get a "
-            "segment_id (their order, from 1).</p>"
-        )
+    DISPLAY_NAME = "Assign incidents to street segments"
+    TAGS = "street segment,snap,nearest,count,micro places,crime concentration"
+    HELP = (
+        "<p>Snaps every incident to its nearest street segment within TOLERANCE and counts the "
+        "incidents (and sums WEIGHT_FIELD, e.g. harm) per segment: the unit of street-segment "
+        "hot spot policing (Weisburd et al.).</p>"
+        "<p><b>Method.</b> Exact Euclidean point-to-segment distance, found through a "
+        "KD-tree of points sampled along the segments and verified against the exact distance, "
+        "so no pair is missed and no loop runs over all pairs. An incident equidistant from "
+        "several segments (e.g. exactly at a junction) goes to the lowest segment id; the log "
+        "says how many did.</p>"
+        "<p><b>Intersections.</b> 'Nearest segment' assigns every incident to a segment. "
+        "'Separate intersection units' (as Braga et al. in Boston) gives incidents within "
+        "INTERSECTION_RADIUS of a junction where three or more segment ends meet to that "
+        "intersection instead (optional output of intersections with their counts).</p>"
+        "<p><b>Output.</b> The segments with incident_count, weight_sum (with a weight field) and "
+        "incidents_per_km; optionally the incidents with segment_id and snap_distance (NULL when "
+        "no segment is within the tolerance or the incident went to an intersection). "
+        "Unmatched incidents are counted in the log. Segments without SEGMENT_ID_FIELD get a "
+        "segment_id (their order, from 1).</p>"
+    )
 
     def initAlgorithm(self, config=None):
         self.add_incidents_parameter()
         segments = QgsProcessingParameterFeatureSource(self.SEGMENTS, self.tr("Street segments"), [LINE_SOURCE])
-        segments.setHelp(self.tr("Street segments, e.g. the output of 'Street centre-lines to street segments'."))
-        self.addParameter(segments)
+        self.add(segments, "Street segments, e.g. the output of 'Street centre-lines to street segments'.")
         identifier = QgsProcessingParameterField(
             self.SEGMENT_ID_FIELD, self.tr("Segment id field"), "segment_id", self.SEGMENTS, optional=True
         )
-        identifier.setHelp(self.tr("Field identifying the segments in the incidents output; empty: the segments' order."))
-        self.addParameter(identifier)
-        tolerance = QgsProcessingParameterDistance(self.TOLERANCE, self.tr("Snapping tolerance"), 30.0, self.SEGMENTS, minValue=0.0)
-        tolerance.setHelp(self.tr("Incidents farther than this from every segment stay unmatched (geocoded addresses: 15-30 m)."))
-        self.addParameter(tolerance)
+        self.add(identifier, "Field identifying the segments in the incidents output; empty: the segments' order.")
+        tolerance_help = "Incidents farther than this from every segment stay unmatched (geocoded addresses: 15-30 m)."
+        self.add_distance(self.TOLERANCE, "Snapping tolerance", 30.0, self.SEGMENTS, tolerance_help)
         self.add_weight_parameter("Optional: also sum this field per segment (weight_sum).")
-        rule = QgsProcessingParameterEnum(
-            self.INTERSECTION_RULE, self.tr("Incidents at intersections"), options=[self.tr(r) for r in INTERSECTION_RULES], defaultValue=0
+        rule_help = "Give incidents at junctions to the nearest segment, or to separate intersection units."
+        self.add_enum(self.INTERSECTION_RULE, "Incidents at intersections", INTERSECTION_RULES, IntersectionRule.NEAREST_SEGMENT, rule_help)
+        radius_help = "With separate intersection units: incidents this close to a junction of 3+ segments go to it."
+        self.add_distance(self.INTERSECTION_RADIUS, "Intersection radius", 15.0, self.SEGMENTS, radius_help, advanced=True)
+        sinks = (
+            (self.OUTPUT, "Segments with counts", False, "The segments with incident_count, weight_sum and incidents_per_km."),
+            (
+                self.OUTPUT_INCIDENTS,
+                "Incidents with segment",
+                True,
+                "Optional: the incidents with segment_id and snap_distance (written only when asked for).",
+            ),
+            (
+                self.OUTPUT_INTERSECTIONS,
+                "Intersections with counts",
+                True,
+                "Optional, with separate intersection units: the junctions with their incident counts.",
+            ),
         )
-        rule.setHelp(self.tr("Give incidents at junctions to the nearest segment, or to separate intersection units."))
-        self.addParameter(rule)
-        radius = QgsProcessingParameterDistance(self.INTERSECTION_RADIUS, self.tr("Intersection radius"), 15.0, self.SEGMENTS, minValue=0.0)
-        radius.setHelp(self.tr("With separate intersection units: incidents this close to a junction of 3+ segments go to it."))
-        radius.setFlags(radius.flags() | ADVANCED)
-        self.addParameter(radius)
-        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Segments with counts")))
-        self.parameterDefinition(self.OUTPUT).setHelp(self.tr("The segments with incident_count, weight_sum and incidents_per_km."))
-        out_incidents = QgsProcessingParameterFeatureSink(
-            self.OUTPUT_INCIDENTS, self.tr("Incidents with segment"), optional=True, createByDefault=False
-        )
-        out_incidents.setHelp(self.tr("Optional: the incidents with segment_id and snap_distance (written only when asked for)."))
-        self.addParameter(out_incidents)
-        out_nodes = QgsProcessingParameterFeatureSink(
-            self.OUTPUT_INTERSECTIONS, self.tr("Intersections with counts"), optional=True, createByDefault=False
-        )
-        out_nodes.setHelp(self.tr("Optional, with separate intersection units: the junctions with their incident counts."))
-        self.addParameter(out_nodes)
-        self.addOutput(QgsProcessingOutputNumber("MATCHED", self.tr("Incidents assigned to a segment")))
-        self.addOutput(QgsProcessingOutputNumber("UNMATCHED", self.tr("Incidents beyond the tolerance")))
-        self.addOutput(QgsProcessingOutputNumber("AT_INTERSECTIONS", self.tr("Incidents assigned to intersections")))
+        for key, label, optional, help_text in sinks:
+            self.add(QgsProcessingParameterFeatureSink(key, self.tr(label), optional=optional, createByDefault=not optional), help_text)
+        self.add_results(("MATCHED", "UNMATCHED", "AT_INTERSECTIONS"))
 
     def process(self, parameters, context, feedback):
-        segments_source = self.reader.source(self.SEGMENTS)
-        if QgsWkbTypes.geometryType(segments_source.wkbType()) != LINE_GEOMETRY:
-            raise QgsProcessingException(
-                self.tr("The street segments must be lines (got {}).").format(QgsWkbTypes.displayString(segments_source.wkbType()))
-            )
-        tolerance = self.parameterAsDouble(parameters, self.TOLERANCE, context)
-        if tolerance <= 0:
-            raise QgsProcessingException(self.tr("The snapping tolerance must be greater than 0 (e.g. 30 m)."))
+        segments_source = self.reader.source(self.SEGMENTS, needs=LINES)
+        tolerance = self.positive(parameters, self.TOLERANCE, context, "30 m")
         crs = self.reader.crs(self.SEGMENTS)
         incidents_source = self.reader.source(self.INCIDENTS)
         if incidents_source.sourceCrs() != segments_source.sourceCrs():

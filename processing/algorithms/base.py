@@ -8,18 +8,21 @@ import numpy as np
 from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingException,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterDistance,
+    QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
     QgsProcessingParameterNumber,
-    QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QCoreApplication, QUrl
 from qgis.PyQt.QtGui import QIcon
 
 from ...core import Canceled, InputError, harm
 from ...core.dosage import DEFAULT_SHIFT_HOURS, DEFAULT_SHIFT_START
-from ..compat import ADVANCED, NUMERIC_FIELD, POINT_GEOMETRY, POINT_SOURCE
-from ..layers import Reader
+from ..compat import ADVANCED, NUMERIC_FIELD, POINT_SOURCE
+from ..layers import POINTS, Reader
+from ..reports import LABELS
 from ..sinks import Writer
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -48,11 +51,33 @@ def stage(feedback, start, end):
 
 
 class HotspotAlgorithm(QgsProcessingAlgorithm):
-    """Base class: subclasses set GROUP_ID and METHODS_SECTION, define their parameters and
-    ``help()`` and implement ``process()`` with ``self.reader`` and ``self.writer``."""
+    """Base class: subclasses give their id, group and methods section on the class line, set
+    DISPLAY_NAME, TAGS and HELP, declare their parameters and implement ``process()`` with
+    ``self.reader`` and ``self.writer``."""
 
     GROUP_ID = "hotspotdetection"
     METHODS_SECTION = None  # the section of docs/methods.md with the method's formulas
+    NAME = DISPLAY_NAME = TAGS = HELP = ""  # id, toolbox name, search tags (comma separated), help (HTML)
+
+    def __init_subclass__(cls, name=None, group=None, methods=None, **kwargs):
+        """``class KernelDensity(HotspotAlgorithm, name="kerneldensity", methods="1")``: the id,
+        the toolbox group and the docs/methods.md section, on the class line."""
+        super().__init_subclass__(**kwargs)
+        cls.NAME = name or cls.NAME
+        cls.GROUP_ID = group or cls.GROUP_ID
+        cls.METHODS_SECTION = methods or cls.METHODS_SECTION
+
+    def name(self):
+        return self.NAME
+
+    def displayName(self):
+        return self.tr(self.DISPLAY_NAME)
+
+    def tags(self):
+        return self.tr(self.TAGS).split(",")
+
+    def help(self):
+        return self.tr(self.HELP)
 
     def tr(self, text):
         return QCoreApplication.translate(type(self).__name__, text)
@@ -78,6 +103,41 @@ class HotspotAlgorithm(QgsProcessingAlgorithm):
 
     def helpUrl(self):
         return QUrl.fromLocalFile(METHODS_PATH).toString() if self.METHODS_SECTION else ""
+
+    # --- declaring parameters: every one with help, rare ones Advanced --------------------
+    def add(self, parameter, help_text, advanced=False):
+        parameter.setHelp(self.tr(help_text))
+        if advanced:
+            parameter.setFlags(parameter.flags() | ADVANCED)
+        self.addParameter(parameter)
+        return parameter
+
+    def add_number(self, key, label, default, help_text, integer=False, minimum=0.0, maximum=None, advanced=False):
+        kind = QgsProcessingParameterNumber.Type.Integer if integer else QgsProcessingParameterNumber.Type.Double
+        limits = {"minValue": minimum} | ({"maxValue": maximum} if maximum is not None else {})
+        return self.add(QgsProcessingParameterNumber(key, self.tr(label), kind, default, **limits), help_text, advanced)
+
+    def add_distance(self, key, label, default, parent, help_text, advanced=False):
+        return self.add(QgsProcessingParameterDistance(key, self.tr(label), default, parent, minValue=0.0), help_text, advanced)
+
+    def add_enum(self, key, label, options, default, help_text, advanced=False):
+        return self.add(
+            QgsProcessingParameterEnum(key, self.tr(label), [self.tr(o) for o in options], defaultValue=int(default)), help_text, advanced
+        )
+
+    def add_results(self, keys):
+        """Numeric results, labelled as reports.LABELS says; returned as plain numbers."""
+        for key in keys:
+            self.addOutput(QgsProcessingOutputNumber(key, self.tr(LABELS[key])))
+
+    def positive(self, parameters, key, context, example):
+        """A distance or number that must be more than 0; refused otherwise, with an example."""
+        value = self.parameterAsDouble(parameters, key, context)
+        if value <= 0:
+            raise QgsProcessingException(
+                self.tr("{} ({}) must be greater than 0 (e.g. {}).").format(self.parameterDefinition(key).description(), key, example)
+            )
+        return value
 
     def processAlgorithm(self, parameters, context, feedback):
         self.reader = Reader(self, parameters, context, feedback)
@@ -124,30 +184,16 @@ class IncidentAlgorithm(HotspotAlgorithm):
 
     def add_incidents_parameter(self):
         source = QgsProcessingParameterFeatureSource(self.INCIDENTS, self.tr("Incidents"), [POINT_SOURCE])
-        source.setHelp(self.tr("Point layer of incidents (multipoints count once per point)."))
-        self.addParameter(source)
+        self.add(source, "Point layer of incidents (multipoints count once per point).")
 
     def add_weight_parameter(self, weight_help):
-        weight = QgsProcessingParameterField(
-            self.WEIGHT_FIELD,
-            self.tr("Weight field (e.g. harm)"),
-            parentLayerParameterName=self.INCIDENTS,
-            type=NUMERIC_FIELD,
-            optional=True,
-        )
-        weight.setHelp(self.tr(weight_help))
-        self.addParameter(weight)
+        label = self.tr("Weight field (e.g. harm)")
+        self.add(QgsProcessingParameterField(self.WEIGHT_FIELD, label, None, self.INCIDENTS, NUMERIC_FIELD, optional=True), weight_help)
 
     def read_incidents(self, parameters, context, crs, fields=(), keep=False, progress=None):
         """The incident points in ``crs`` and their checked weights (None without a weight
         field). ``fields``: more fields to read (ALL_FIELDS to write the incidents back)."""
-        source = self.reader.source(self.INCIDENTS)
-        if QgsWkbTypes.geometryType(source.wkbType()) != POINT_GEOMETRY:
-            raise QgsProcessingException(
-                self.tr(
-                    "The incidents layer '{}' holds {}; this tool needs points. Convert them to points first (e.g. 'Centroids')."
-                ).format(source.sourceName(), QgsWkbTypes.geometryDisplayString(QgsWkbTypes.geometryType(source.wkbType())).lower() + "s")
-            )
+        source = self.reader.source(self.INCIDENTS, needs=POINTS)
         weight_field = self.parameterAsString(parameters, self.WEIGHT_FIELD, context) or None
         wanted = fields if isinstance(fields, str) else list(fields) + ([weight_field] if weight_field else [])
         incidents = self.reader.read(self.INCIDENTS, crs, wanted, keep=keep, progress=progress)
@@ -166,31 +212,18 @@ class IncidentAlgorithm(HotspotAlgorithm):
         return incidents, weights
 
 
-class DosageAlgorithm(HotspotAlgorithm):
+class DosageAlgorithm(HotspotAlgorithm, group="patroldosage"):
     """Patrol dosage algorithms: the same shift parameters, with the same defaults."""
 
-    GROUP_ID = "patroldosage"
-    SHIFT_HOURS = "SHIFT_HOURS"
-    SHIFT_START = "SHIFT_START"
+    SHIFT_HOURS, SHIFT_START = "SHIFT_HOURS", "SHIFT_START"
 
-    def add_shift_parameters(self, advanced_hours=False):
-        hours = QgsProcessingParameterNumber(
-            self.SHIFT_HOURS, self.tr("Shift length (hours)"), QgsProcessingParameterNumber.Type.Double, DEFAULT_SHIFT_HOURS, minValue=0.0
-        )
-        hours.setHelp(self.tr("Length of a shift; visits are spread over it and doses are counted per shift."))
-        start = QgsProcessingParameterNumber(
-            self.SHIFT_START,
-            self.tr("Shift start (hour of day)"),
-            QgsProcessingParameterNumber.Type.Double,
-            DEFAULT_SHIFT_START,
-            minValue=0.0,
-            maxValue=24.0,
-        )
-        start.setHelp(self.tr("Clock time the first shift of the day starts (e.g. 22 for a night shift); shifts follow one another."))
-        start.setFlags(start.flags() | ADVANCED)
-        if advanced_hours:
-            hours.setFlags(hours.flags() | ADVANCED)
-        return hours, start
+    def add_shift_hours(self, advanced=False):
+        help_text = "Length of a shift; visits are spread over it and doses are counted per shift."
+        self.add_number(self.SHIFT_HOURS, "Shift length (hours)", DEFAULT_SHIFT_HOURS, help_text, advanced=advanced)
+
+    def add_shift_start(self):
+        help_text = "Clock time the first shift of the day starts (e.g. 22 for a night shift); shifts follow one another."
+        self.add_number(self.SHIFT_START, "Shift start (hour of day)", DEFAULT_SHIFT_START, help_text, maximum=24.0, advanced=True)
 
     def shifts(self, parameters, context):
         """(shift length in hours, start hour), checked."""

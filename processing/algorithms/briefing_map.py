@@ -14,13 +14,11 @@ from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingFeatureSource,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterMultipleLayers,
-    QgsProcessingParameterNumber,
     QgsProcessingParameterString,
     QgsProject,
     QgsReadWriteContext,
@@ -32,7 +30,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtXml import QDomDocument
 
-from ..compat import ADVANCED, ANY_VECTOR, POLYGON_SOURCE
+from ..compat import ANY_VECTOR, POLYGON_SOURCE
 from ..layers import read
 from ..sinks import Column, memory_layer
 from .base import PLUGIN_DIR, HotspotAlgorithm, stage
@@ -57,100 +55,62 @@ FIT_WIDTH = (
 )
 
 
-class BriefingMap(HotspotAlgorithm):
-    LAYERS = "LAYERS"
-    TITLE = "TITLE"
-    SUBTITLE = "SUBTITLE"
-    EXTENT = "EXTENT"
-    TOP_N = "TOP_N"
-    OUTPUT = "OUTPUT"
-    HOTSPOTS = "HOTSPOTS"
-    PAGE = "PAGE"
-    ORIENTATION = "ORIENTATION"
-    DATA_DATE = "DATA_DATE"
-    NOTE = "NOTE"
-    DISTRICTS = "DISTRICTS"
+class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
+    LAYERS, TITLE, SUBTITLE, EXTENT, TOP_N, OUTPUT = "LAYERS", "TITLE", "SUBTITLE", "EXTENT", "TOP_N", "OUTPUT"
+    HOTSPOTS, PAGE, ORIENTATION, DATA_DATE, NOTE, DISTRICTS = "HOTSPOTS", "PAGE", "ORIENTATION", "DATA_DATE", "NOTE", "DISTRICTS"
     DISTRICT_FIELD = "DISTRICT_FIELD"
-    GROUP_ID = "maps"
 
-    def name(self):
-        return "briefingmap"
-
-    def displayName(self):
-        return self.tr("Briefing map (PDF or PNG)")
-
-    def tags(self):
-        return self.tr("briefing,map,pdf,png,print,layout,export,patrol,roll call").split(",")
+    DISPLAY_NAME = "Briefing map (PDF or PNG)"
+    TAGS = "briefing,map,pdf,png,print,layout,export,patrol,roll call"
+    HELP = (
+        "<p>Exports a one-page map for the patrol briefing: title, period, the map of the chosen "
+        "layers (styled as they are), legend, scale bar, north arrow, a table of the top hot "
+        "spots (rank, place, incidents, harm and planned minutes, as far as the hot spot layer "
+        "has them), the data date and a handling note.</p>"
+        "<p>The page comes from a print layout template in the plugin's resources/layouts "
+        "(A4 or Letter, landscape or portrait); edit those templates in QGIS's layout designer "
+        "to change the look. No basemap is needed: the map renders offline; add a basemap "
+        "layer to LAYERS to include one. The table lists the TOP_N features of HOTSPOTS (by "
+        "default the first vector layer of LAYERS) by priority_rank, or else by incident_count, "
+        "weight_sum or GiZScore.</p>"
+        "<p><b>One page per district.</b> With DISTRICTS (polygons) and DISTRICT_FIELD, the map "
+        "zooms to each district in turn (an atlas), the title names it and the table lists the "
+        "top hot spots inside it: one multi-page PDF, or one PNG per district named after it.</p>"
+    )
 
     def flags(self):
         return super().flags() | QgsProcessingAlgorithm.Flag.FlagNoThreading  # layouts render on the main thread
 
-    def help(self):
-        return self.tr(
-            "<p>Exports a one-page map for the patrol briefing: title, period, the map of the chosen "
-            "layers (styled as they are), legend, scale bar, north arrow, a table of the top hot "
-            "spots (rank, place, incidents, harm and planned minutes, as far as the hot spot layer "
-            "has them), the data date and a handling note.</p>"
-            "<p>The page comes from a print layout template in the plugin's resources/layouts "
-            "(A4 or Letter, landscape or portrait); edit those templates in QGIS's layout designer "
-            "to change the look. No basemap is needed: the map renders offline; add a basemap "
-            "layer to LAYERS to include one. The table lists the TOP_N features of HOTSPOTS (by "
-            "default the first vector layer of LAYERS) by priority_rank, or else by incident_count, "
-            "weight_sum or GiZScore.</p>"
-            "<p><b>One page per district.</b> With DISTRICTS (polygons) and DISTRICT_FIELD, the map "
-            "zooms to each district in turn (an atlas), the title names it and the table lists the "
-            "top hot spots inside it: one multi-page PDF, or one PNG per district named after it.</p>"
-        )
-
     def initAlgorithm(self, config=None):
         layers = QgsProcessingParameterMultipleLayers(self.LAYERS, self.tr("Map layers (top first)"))
-        layers.setHelp(self.tr("The layers to draw, e.g. a patrol plan, hot spots and streets, in drawing order top first."))
-        self.addParameter(layers)
-        for key, label, default, help_text in (
-            (self.TITLE, "Title", "Hot spots", "Large title at the top of the page."),
-            (self.SUBTITLE, "Subtitle (period)", "", "E.g. 'Burglary, 28 days to 24 November 2026'."),
-        ):
-            parameter = QgsProcessingParameterString(key, self.tr(label), default, optional=key != self.TITLE)
-            parameter.setHelp(self.tr(help_text))
-            self.addParameter(parameter)
-        extent = QgsProcessingParameterExtent(self.EXTENT, self.tr("Map extent"), optional=True)
-        extent.setHelp(self.tr("Area to show; empty: all map layers."))
-        self.addParameter(extent)
-        top = QgsProcessingParameterNumber(
-            self.TOP_N, self.tr("Hot spots in the table"), QgsProcessingParameterNumber.Type.Integer, 10, minValue=0, maxValue=40
+        self.add(layers, "The layers to draw, e.g. a patrol plan, hot spots and streets, in drawing order top first.")
+        self.add(QgsProcessingParameterString(self.TITLE, self.tr("Title"), "Hot spots"), "Large title at the top of the page.")
+        subtitle = QgsProcessingParameterString(self.SUBTITLE, self.tr("Subtitle (period)"), "", optional=True)
+        self.add(subtitle, "E.g. 'Burglary, 28 days to 24 November 2026'.")
+        self.add(QgsProcessingParameterExtent(self.EXTENT, self.tr("Map extent"), optional=True), "Area to show; empty: all map layers.")
+        self.add_number(
+            self.TOP_N, "Hot spots in the table", 10, "Rows of the top hot spots table (0: no table).", integer=True, maximum=40
         )
-        top.setHelp(self.tr("Rows of the top hot spots table (0: no table)."))
-        self.addParameter(top)
         output = QgsProcessingParameterFileDestination(
             self.OUTPUT, self.tr("Briefing map"), self.tr("PDF files (*.pdf);;PNG images (*.png)")
         )
-        output.setHelp(self.tr("A .pdf or .png file."))
-        self.addParameter(output)
+        self.add(output, "A .pdf or .png file.")
         hotspots = QgsProcessingParameterFeatureSource(self.HOTSPOTS, self.tr("Hot spots for the table"), [ANY_VECTOR], optional=True)
-        hotspots.setHelp(self.tr("The layer listed in the table; empty: the first vector layer of the map layers."))
-        self.addParameter(hotspots)
-        for key, label, options in ((self.PAGE, "Page size", PAGES), (self.ORIENTATION, "Orientation", ORIENTATIONS)):
-            parameter = QgsProcessingParameterEnum(key, self.tr(label), options=list(options), defaultValue=0)
-            parameter.setHelp(self.tr("Paper for the briefing map."))
-            self.addParameter(parameter)
-        for key, label, default, help_text in (
-            (self.DATA_DATE, "Data date", "", "Footer: the date the data run to (empty: today)."),
-            (self.NOTE, "Handling note", NOTE, "Footer: the handling or protective marking note."),
-        ):
-            parameter = QgsProcessingParameterString(key, self.tr(label), default, optional=True)
-            parameter.setHelp(self.tr(help_text))
-            parameter.setFlags(parameter.flags() | ADVANCED)
-            self.addParameter(parameter)
+        self.add(hotspots, "The layer listed in the table; empty: the first vector layer of the map layers.")
+        self.add_enum(self.PAGE, "Page size", PAGES, 0, "Paper for the briefing map.")
+        self.add_enum(self.ORIENTATION, "Orientation", ORIENTATIONS, 0, "Paper for the briefing map.")
+        date = QgsProcessingParameterString(self.DATA_DATE, self.tr("Data date"), "", optional=True)
+        self.add(date, "Footer: the date the data run to (empty: today).", advanced=True)
+        note = QgsProcessingParameterString(self.NOTE, self.tr("Handling note"), NOTE, optional=True)
+        self.add(note, "Footer: the handling or protective marking note.", advanced=True)
         districts = QgsProcessingParameterFeatureSource(
             self.DISTRICTS, self.tr("Districts (one page each)"), [POLYGON_SOURCE], optional=True
         )
-        districts.setHelp(self.tr("Optional polygons: one page per district (an atlas)."))
-        self.addParameter(districts)
-        district_field = QgsProcessingParameterField(
+        self.add(districts, "Optional polygons: one page per district (an atlas).")
+        name = QgsProcessingParameterField(
             self.DISTRICT_FIELD, self.tr("District name field"), parentLayerParameterName=self.DISTRICTS, optional=True
         )
-        district_field.setHelp(self.tr("Names the district on its page (and its PNG file)."))
-        self.addParameter(district_field)
+        self.add(name, "Names the district on its page (and its PNG file).")
 
     def process(self, parameters, context, feedback):
         layers = self.parameterAsLayerList(parameters, self.LAYERS, context)

@@ -1,80 +1,57 @@
 """hotspotpolicing:concentration: how concentrated crime is across units (Lorenz, Gini)."""
 
 import base64
-import html
 import io
 
 import numpy as np
 from qgis.core import (
     QgsProcessingException,
-    QgsProcessingOutputNumber,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
     QgsProcessingParameterFileDestination,
 )
 
 from ...core.concentration import concentration
+from .. import reports
 from ..compat import NUMERIC_FIELD
 from .base import HotspotAlgorithm, stage
 
-RESULTS = (
-    ("GINI", "Gini coefficient"),
-    ("GENERALIZED_GINI", "Generalized Gini (Bernasco & Steenbeek 2017)"),
-    ("PCT_UNITS_50", "% of units holding 50% of incidents"),
-    ("PCT_UNITS_25", "% of units holding 25% of incidents"),
-    ("PCT_UNITS_WITH_CRIME", "% of units with at least one incident"),
-    ("UNITS", "Units"),
-    ("TOTAL", "Incidents (sum of the field)"),
-)
+RESULTS = ("GINI", "GENERALIZED_GINI", "PCT_UNITS_50", "PCT_UNITS_25", "PCT_UNITS_WITH_CRIME", "UNITS", "TOTAL")
 
 
-class Concentration(HotspotAlgorithm):
-    INPUT = "INPUT"
-    FIELD = "FIELD"
-    OUTPUT_HTML = "OUTPUT_HTML"
-    GROUP_ID = "streetsegments"
-    METHODS_SECTION = "3.4"
+class Concentration(HotspotAlgorithm, name="concentration", group="streetsegments", methods="3.4"):
+    INPUT, FIELD, OUTPUT_HTML = "INPUT", "FIELD", "OUTPUT_HTML"
 
-    def name(self):
-        return "concentration"
-
-    def displayName(self):
-        return self.tr("Crime concentration (Lorenz curve, Gini)")
-
-    def tags(self):
-        return self.tr("concentration,gini,lorenz,law of crime concentration,weisburd,street segments,micro places").split(",")
-
-    def help(self):
-        return self.tr(
-            "<p>How concentrated crime is across units (street segments, cells, addresses): the "
-            "share of units that hold 50 % and 25 % of the incidents (Weisburd 2015's law of crime "
-            "concentration: about 50 % of crime on 2-6 % of street segments), the Lorenz curve and "
-            "the Gini coefficient.</p>"
-            "<p><b>Method.</b> Units are sorted by count, most affected first; the share for 50 % is "
-            "the fewest units whose counts reach half the total, as a percentage of <i>all</i> units "
-            "(zeros included). Gini = (2 &Sigma; i x<sub>(i)</sub> / C &minus; (N + 1)) / N. When "
-            "incidents are fewer than units, the ordinary Gini overstates concentration; the "
-            "generalized Gini (Bernasco &amp; Steenbeek 2017, <i>J. Quant. Criminol.</i> 33) "
-            "compares with the most equal distribution the incidents allow: G' = max(1, N/C)(G "
-            "&minus; 1) + 1.</p>"
-            "<p>Units with no value in the field count as zero. The figures are algorithm results "
-            "(for models) and an HTML report with the Lorenz curve.</p>"
-        )
+    DISPLAY_NAME = "Crime concentration (Lorenz curve, Gini)"
+    TAGS = "concentration,gini,lorenz,law of crime concentration,weisburd,street segments,micro places"
+    HELP = (
+        "<p>How concentrated crime is across units (street segments, cells, addresses): the "
+        "share of units that hold 50 % and 25 % of the incidents (Weisburd 2015's law of crime "
+        "concentration: about 50 % of crime on 2-6 % of street segments), the Lorenz curve and "
+        "the Gini coefficient.</p>"
+        "<p><b>Method.</b> Units are sorted by count, most affected first; the share for 50 % is "
+        "the fewest units whose counts reach half the total, as a percentage of <i>all</i> units "
+        "(zeros included). Gini = (2 &Sigma; i x<sub>(i)</sub> / C &minus; (N + 1)) / N. When "
+        "incidents are fewer than units, the ordinary Gini overstates concentration; the "
+        "generalized Gini (Bernasco &amp; Steenbeek 2017, <i>J. Quant. Criminol.</i> 33) "
+        "compares with the most equal distribution the incidents allow: G' = max(1, N/C)(G "
+        "&minus; 1) + 1.</p>"
+        "<p>Units with no value in the field count as zero. The figures are algorithm results "
+        "(for models) and an HTML report with the Lorenz curve.</p>"
+    )
 
     def initAlgorithm(self, config=None):
-        source = QgsProcessingParameterFeatureSource(self.INPUT, self.tr("Units (segments, cells, addresses)"))
-        source.setHelp(self.tr("One feature per unit, zero-count units included."))
-        self.addParameter(source)
+        self.add(
+            QgsProcessingParameterFeatureSource(self.INPUT, self.tr("Units (segments, cells, addresses)")),
+            "One feature per unit, zero-count units included.",
+        )
         field = QgsProcessingParameterField(self.FIELD, self.tr("Count field"), "incident_count", self.INPUT, type=NUMERIC_FIELD)
-        field.setHelp(self.tr("Incidents (or harm) per unit, e.g. incident_count."))
-        self.addParameter(field)
+        self.add(field, "Incidents (or harm) per unit, e.g. incident_count.")
         report = QgsProcessingParameterFileDestination(
             self.OUTPUT_HTML, self.tr("Concentration report"), self.tr("HTML files (*.html)"), optional=True
         )
-        report.setHelp(self.tr("HTML report with the figures and the Lorenz curve."))
-        self.addParameter(report)
-        for key, label in RESULTS:
-            self.addOutput(QgsProcessingOutputNumber(key, self.tr(label)))
+        self.add(report, "HTML report with the figures and the Lorenz curve.")
+        self.add_results(RESULTS)
 
     def process(self, parameters, context, feedback):
         field = self.parameterAsString(parameters, self.FIELD, context)
@@ -100,23 +77,19 @@ class Concentration(HotspotAlgorithm):
             "UNITS": result.units,
             "TOTAL": result.total,
         }
-        for key, label in RESULTS:
-            feedback.pushInfo(f"{self.tr(label)}: {figures[key]:,.4g}")
+        reports.log_figures(feedback, figures, RESULTS, self.tr)
         if self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context):
             figures[self.OUTPUT_HTML] = self.writer.text(self.OUTPUT_HTML, self._report(units.name, field, result, figures))
         return figures
 
     def _report(self, layer_name, field, result, figures):
-        rows = "".join(f"<tr><td>{html.escape(self.tr(label))}</td><td>{figures[key]:,.4g}</td></tr>" for key, label in RESULTS)
-        return (
-            "<html><head><meta charset='utf-8'><title>Crime concentration</title>"
-            "<style>body{font-family:sans-serif;max-width:720px}td{padding:2px 12px}</style></head><body>"
-            f"<h2>{html.escape(self.tr('Crime concentration'))}: {html.escape(layer_name)} ({html.escape(field)})</h2>"
-            f"<p>{figures['PCT_UNITS_50']:.1f} % of the {result.units:,} units hold half of the {result.total:,.0f} incidents; "
-            f"{figures['PCT_UNITS_25']:.1f} % hold a quarter.</p><table>{rows}</table>"
+        return reports.page(
+            f"{self.tr('Crime concentration')}: {layer_name} ({field})",
+            f"<p>{figures['PCT_UNITS_50']:.1f} % of the {result.units:,} units hold half of the {reports.number(result.total)} incidents; "
+            f"{figures['PCT_UNITS_25']:.1f} % hold a quarter.</p>{reports.figures_table(figures, RESULTS, self.tr)}"
             f"<p><img alt='Lorenz curve' src='data:image/png;base64,{_lorenz_png(result)}'/></p>"
             "<p>Sources: Weisburd (2015), <i>Criminology</i> 53(2); Bernasco &amp; Steenbeek (2017), "
-            "<i>Journal of Quantitative Criminology</i> 33.</p></body></html>"
+            "<i>Journal of Quantitative Criminology</i> 33.</p>",
         )
 
 

@@ -1,12 +1,8 @@
 """hotspotpolicing:evaluateforecast: how well hot spots captured a later period's crime."""
 
-import html
-
 import numpy as np
 from qgis.core import (
     QgsProcessingException,
-    QgsProcessingOutputNumber,
-    QgsProcessingParameterDistance,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFileDestination,
     QgsWkbTypes,
@@ -15,60 +11,38 @@ from qgis.core import (
 from ...core import fractions, metrics
 from ...core.geometry import line_lengths_and_centroids, points_in_polygons, polygon_areas_and_centroids
 from ...core.network import nearest_segments
-from ..compat import ADVANCED, LINE_GEOMETRY, LINE_SOURCE, POINT_SOURCE, POLYGON_SOURCE
+from .. import reports
+from ..compat import LINE_GEOMETRY, LINE_SOURCE, POINT_SOURCE, POLYGON_SOURCE
 from ..layers import union_of
 from .base import HotspotAlgorithm, stage
 
-RESULTS = (
-    ("HIT_RATE", "Hit rate (share of incidents in the hot spots)"),
-    ("PAI", "Predictive Accuracy Index (PAI)"),
-    ("PEI", "Prediction Efficiency Index (PEI)"),
-    ("RRI", "Recapture Rate Index (RRI)"),
-    ("AREA_SHARE", "Share of the area (or street length) flagged"),
-    ("CAPTURED", "Incidents in the hot spots"),
-    ("TOTAL", "Incidents in the study area"),
-)
+RESULTS = ("HIT_RATE", "PAI", "PEI", "RRI", "AREA_SHARE", "CAPTURED", "TOTAL")
 
 
-class EvaluateForecast(HotspotAlgorithm):
-    HOTSPOTS = "HOTSPOTS"
-    INCIDENTS = "INCIDENTS"
-    STUDY_AREA = "STUDY_AREA"
-    OUTPUT_HTML = "OUTPUT_HTML"
-    UNITS = "UNITS"
-    INCIDENTS_BEFORE = "INCIDENTS_BEFORE"
-    TOLERANCE = "TOLERANCE"
-    GROUP_ID = "patroldosage"
-    METHODS_SECTION = "5"
+class EvaluateForecast(HotspotAlgorithm, name="evaluateforecast", group="patroldosage", methods="5"):
+    HOTSPOTS, INCIDENTS, STUDY_AREA, OUTPUT_HTML, UNITS = "HOTSPOTS", "INCIDENTS", "STUDY_AREA", "OUTPUT_HTML", "UNITS"
+    INCIDENTS_BEFORE, TOLERANCE = "INCIDENTS_BEFORE", "TOLERANCE"
 
-    def name(self):
-        return "evaluateforecast"
-
-    def displayName(self):
-        return self.tr("Evaluate hot spots (PAI, PEI, RRI, hit rate)")
-
-    def tags(self):
-        return self.tr("pai,pei,rri,hit rate,forecast,evaluation,prediction,hot spot accuracy").split(",")
-
-    def help(self):
-        return self.tr(
-            "<p>How well hot spots (e.g. from last year) captured the incidents of a later period.</p>"
-            "<p><b>Measures.</b> Hit rate = n / N (incidents in the hot spots over all incidents in "
-            "the study area); PAI = (n / N) / (a / A), the hit rate per share of area flagged "
-            "(Chainey, Tompson &amp; Uhlig 2008, <i>Security Journal</i> 21); PEI = n / n*, n* the most "
-            "incidents any units of the same total size could have captured (Hunt 2016), which "
-            "needs UNITS, the candidate units (grid cells or street segments); RRI = (n2 / n1) / "
-            "(N2 / N1), the share of the hot spots' crime that recurred, adjusted for the change in "
-            "volume (Levine 2008, <i>Security Journal</i> 21), which needs INCIDENTS_BEFORE, the "
-            "period the hot spots came from.</p>"
-            "<p><b>Polygons</b> (cells, areas): a and A are areas, A from the study area (or the "
-            "units). <b>Street segments</b>: a and A are street lengths, UNITS is the whole network; "
-            "incidents count for the segment nearest to them within TOLERANCE.</p>"
-            "<p>Results for models, and an HTML report.</p>"
-        )
+    DISPLAY_NAME = "Evaluate hot spots (PAI, PEI, RRI, hit rate)"
+    TAGS = "pai,pei,rri,hit rate,forecast,evaluation,prediction,hot spot accuracy"
+    HELP = (
+        "<p>How well hot spots (e.g. from last year) captured the incidents of a later period.</p>"
+        "<p><b>Measures.</b> Hit rate = n / N (incidents in the hot spots over all incidents in "
+        "the study area); PAI = (n / N) / (a / A), the hit rate per share of area flagged "
+        "(Chainey, Tompson &amp; Uhlig 2008, <i>Security Journal</i> 21); PEI = n / n*, n* the most "
+        "incidents any units of the same total size could have captured (Hunt 2016), which "
+        "needs UNITS, the candidate units (grid cells or street segments); RRI = (n2 / n1) / "
+        "(N2 / N1), the share of the hot spots' crime that recurred, adjusted for the change in "
+        "volume (Levine 2008, <i>Security Journal</i> 21), which needs INCIDENTS_BEFORE, the "
+        "period the hot spots came from.</p>"
+        "<p><b>Polygons</b> (cells, areas): a and A are areas, A from the study area (or the "
+        "units). <b>Street segments</b>: a and A are street lengths, UNITS is the whole network; "
+        "incidents count for the segment nearest to them within TOLERANCE.</p>"
+        "<p>Results for models, and an HTML report.</p>"
+    )
 
     def initAlgorithm(self, config=None):
-        specs = [
+        sources = (
             (
                 self.HOTSPOTS,
                 "Hot spots (polygons or street segments)",
@@ -78,34 +52,21 @@ class EvaluateForecast(HotspotAlgorithm):
             ),
             (self.INCIDENTS, "Incidents of the evaluation period", [POINT_SOURCE], False, "The later period's incidents."),
             (self.STUDY_AREA, "Study area", [POLYGON_SOURCE], True, "Polygons: the whole area the hot spots were chosen from (A)."),
-        ]
-        for key, label, types, optional, help_text in specs:
-            parameter = QgsProcessingParameterFeatureSource(key, self.tr(label), types, optional=optional)
-            parameter.setHelp(self.tr(help_text))
-            self.addParameter(parameter)
+        )
+        for key, label, types, optional, help_text in sources:
+            self.add(QgsProcessingParameterFeatureSource(key, self.tr(label), types, optional=optional), help_text)
         report = QgsProcessingParameterFileDestination(
             self.OUTPUT_HTML, self.tr("Evaluation report"), self.tr("HTML files (*.html)"), optional=True
         )
-        report.setHelp(self.tr("HTML report with the figures and their definitions."))
-        self.addParameter(report)
-        units = QgsProcessingParameterFeatureSource(
-            self.UNITS, self.tr("All candidate units (cells or street network)"), [POLYGON_SOURCE, LINE_SOURCE], optional=True
-        )
-        units.setHelp(self.tr("Every cell or segment the hot spots were chosen from: needed for PEI, and for street segments."))
-        self.addParameter(units)
-        before = QgsProcessingParameterFeatureSource(
-            self.INCIDENTS_BEFORE, self.tr("Incidents of the period the hot spots came from"), [POINT_SOURCE], optional=True
-        )
-        before.setHelp(self.tr("Needed for RRI."))
-        self.addParameter(before)
-        tolerance = QgsProcessingParameterDistance(
-            self.TOLERANCE, self.tr("Snapping tolerance (street segments)"), 30.0, self.HOTSPOTS, minValue=0.0
-        )
-        tolerance.setHelp(self.tr("Street segments: incidents farther than this from the network are not counted."))
-        tolerance.setFlags(tolerance.flags() | ADVANCED)
-        self.addParameter(tolerance)
-        for key, label in RESULTS:
-            self.addOutput(QgsProcessingOutputNumber(key, self.tr(label)))
+        self.add(report, "HTML report with the figures and their definitions.")
+        units_label = self.tr("All candidate units (cells or street network)")
+        units = QgsProcessingParameterFeatureSource(self.UNITS, units_label, [POLYGON_SOURCE, LINE_SOURCE], optional=True)
+        self.add(units, "Every cell or segment the hot spots were chosen from: needed for PEI, and for street segments.")
+        before_label = self.tr("Incidents of the period the hot spots came from")
+        self.add(QgsProcessingParameterFeatureSource(self.INCIDENTS_BEFORE, before_label, [POINT_SOURCE], optional=True), "Needed for RRI.")
+        tolerance_help = "Street segments: incidents farther than this from the network are not counted."
+        self.add_distance(self.TOLERANCE, "Snapping tolerance (street segments)", 30.0, self.HOTSPOTS, tolerance_help, advanced=True)
+        self.add_results(RESULTS)
 
     def process(self, parameters, context, feedback):
         hotspots_source = self.reader.source(self.HOTSPOTS)
@@ -145,14 +106,12 @@ class EvaluateForecast(HotspotAlgorithm):
             figures["RRI"] = metrics.rri(captured_before, total_before, captured, total)
         else:
             feedback.pushInfo(self.tr("RRI needs INCIDENTS_BEFORE (the period the hot spots came from); it is left empty."))
-        for key, label in RESULTS:
-            feedback.pushInfo(f"{self.tr(label)}: {figures[key]:.4g}")
-        rows = "".join(f"<tr><td>{html.escape(self.tr(label))}</td><td>{figures[key]:.4g}</td></tr>" for key, label in RESULTS)
-        report = (
-            "<html><head><meta charset='utf-8'><title>Hot spot evaluation</title></head><body style='font-family:sans-serif'>"
-            f"<h2>{html.escape(self.tr('Hot spot evaluation'))}: {html.escape(hotspots.name)}</h2><table>{rows}</table>"
-            "<p>Hit rate = n/N; PAI = (n/N)/(a/A) (Chainey, Tompson &amp; Uhlig 2008); PEI = n/n* (Hunt 2016); "
-            "RRI = (n2/n1)/(N2/N1) (Levine 2008).</p></body></html>"
+        reports.log_figures(feedback, figures, RESULTS, self.tr)
+        report = reports.page(
+            f"{self.tr('Hot spot evaluation')}: {hotspots.name}",
+            reports.figures_table(figures, RESULTS, self.tr)
+            + "<p>Hit rate = n/N; PAI = (n/N)/(a/A) (Chainey, Tompson &amp; Uhlig 2008); PEI = n/n* (Hunt 2016); "
+            "RRI = (n2/n1)/(N2/N1) (Levine 2008).</p>",
         )
         if self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context):
             figures[self.OUTPUT_HTML] = self.writer.text(self.OUTPUT_HTML, report)

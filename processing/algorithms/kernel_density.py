@@ -6,16 +6,13 @@ import math
 import numpy as np
 from qgis.core import (
     QgsProcessingException,
-    QgsProcessingOutputNumber,
-    QgsProcessingParameterDistance,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
     QgsProcessingParameterRasterDestination,
     QgsUnitTypes,
 )
 
 from ...core import kde
-from ..compat import ADVANCED, METERS, UNKNOWN_DISTANCE_UNIT
+from ..compat import METERS, UNKNOWN_DISTANCE_UNIT
 from .base import IncidentAlgorithm, stage
 
 # Enum positions are public (models store them): only ever append.
@@ -29,101 +26,71 @@ AREA_UNITS = (
 MAX_CELLS = 100_000_000
 
 
-class KernelDensity(IncidentAlgorithm):
-    INPUT = "INPUT"
-    KERNEL = "KERNEL"
-    BANDWIDTH = "BANDWIDTH"
-    CELL_SIZE = "CELL_SIZE"
-    EXTENT = "EXTENT"
-    AREA_UNIT = "AREA_UNIT"
+class KernelDensity(IncidentAlgorithm, name="kerneldensity", methods="1"):
+    INPUT, KERNEL, BANDWIDTH, CELL_SIZE, EXTENT, AREA_UNIT = "INPUT", "KERNEL", "BANDWIDTH", "CELL_SIZE", "EXTENT", "AREA_UNIT"
     OUTPUT = "OUTPUT"
-    METHODS_SECTION = "1"
 
-    def name(self):
-        return "kerneldensity"
-
-    def displayName(self):
-        return self.tr("Kernel density hot spot map")
-
-    def tags(self):
-        return self.tr("kde,heatmap,hot spot,hotspot,density,crime,quartic,incidents").split(",")
-
-    def help(self):
-        return self.tr(
-            "<p>Turns incident points (optionally weighted, e.g. by a crime harm index) into a "
-            "smooth density surface: the classic hot spot map.</p>"
-            "<p><b>Method.</b> The value of each cell is the kernel sum at the cell centre, "
-            "&Sigma; w<sub>i</sub> K<sub>h</sub>(distance), with a normalised kernel, so the "
-            "surface integrates to the total weight and reads as <i>incidents per area unit</i> "
-            "(ArcGIS's 'densities'; Silverman 1986, eq. 4.5 for the quartic). The "
-            "incidents are binned onto a lattice finer than the cells (linear binning, Wand &amp; "
-            "Jones 1995) and convolved with the kernel by FFT, so the run time grows with the "
-            "number of cells rather than incidents x cells; the uniform and Epanechnikov "
-            "kernels are summed exactly, the others agree with the exact kernel sum to about "
-            "1e-3 of the surface's peak.</p>"
-            "<p><b>Kernel.</b> Quartic (default, as in ArcGIS, CrimeStat and QGIS's Heatmap), "
-            "Gaussian, Epanechnikov, triangular, uniform.</p>"
-            "<p><b>Bandwidth.</b> The search radius for the compact kernels and the standard "
-            "deviation for the Gaussian. 0 = automatic: ArcGIS's spatial variant of Silverman's "
-            "rule, 0.9 &middot; min(SD, &radic;(1/ln 2) &middot; D<sub>m</sub>) &middot; "
-            "n<sup>-0.2</sup> (SD the standard distance, D<sub>m</sub> the median distance to the "
-            "mean centre, n the incidents or total weight); for the Gaussian that radius is "
-            "divided by 2&radic;2, the quartic's ratio of radius to standard deviation, so the "
-            "automatic surfaces are equally smooth.</p>"
-            "<p><b>Cell size.</b> 0 = automatic: the shorter side of the output extent / 250, as "
-            "in ArcGIS. The extent defaults to the incidents' extent grown by the bandwidth.</p>"
-            "<p><b>Geographic CRS.</b> Incidents in degrees are reprojected to their UTM zone and "
-            "the bandwidth and cell size are read in metres; the raster is written in that UTM "
-            "CRS.</p>"
-            "<p>The bandwidth, cell size and everything else chosen automatically are written to "
-            "the log and to a provenance file (<i>output</i>.json) beside the raster.</p>"
-        )
+    DISPLAY_NAME = "Kernel density hot spot map"
+    TAGS = "kde,heatmap,hot spot,hotspot,density,crime,quartic,incidents"
+    HELP = (
+        "<p>Turns incident points (optionally weighted, e.g. by a crime harm index) into a "
+        "smooth density surface: the classic hot spot map.</p>"
+        "<p><b>Method.</b> The value of each cell is the kernel sum at the cell centre, "
+        "&Sigma; w<sub>i</sub> K<sub>h</sub>(distance), with a normalised kernel, so the "
+        "surface integrates to the total weight and reads as <i>incidents per area unit</i> "
+        "(ArcGIS's 'densities'; Silverman 1986, eq. 4.5 for the quartic). The "
+        "incidents are binned onto a lattice finer than the cells (linear binning, Wand &amp; "
+        "Jones 1995) and convolved with the kernel by FFT, so the run time grows with the "
+        "number of cells rather than incidents x cells; the uniform and Epanechnikov "
+        "kernels are summed exactly, the others agree with the exact kernel sum to about "
+        "1e-3 of the surface's peak.</p>"
+        "<p><b>Kernel.</b> Quartic (default, as in ArcGIS, CrimeStat and QGIS's Heatmap), "
+        "Gaussian, Epanechnikov, triangular, uniform.</p>"
+        "<p><b>Bandwidth.</b> The search radius for the compact kernels and the standard "
+        "deviation for the Gaussian. 0 = automatic: ArcGIS's spatial variant of Silverman's "
+        "rule, 0.9 &middot; min(SD, &radic;(1/ln 2) &middot; D<sub>m</sub>) &middot; "
+        "n<sup>-0.2</sup> (SD the standard distance, D<sub>m</sub> the median distance to the "
+        "mean centre, n the incidents or total weight); for the Gaussian that radius is "
+        "divided by 2&radic;2, the quartic's ratio of radius to standard deviation, so the "
+        "automatic surfaces are equally smooth.</p>"
+        "<p><b>Cell size.</b> 0 = automatic: the shorter side of the output extent / 250, as "
+        "in ArcGIS. The extent defaults to the incidents' extent grown by the bandwidth.</p>"
+        "<p><b>Geographic CRS.</b> Incidents in degrees are reprojected to their UTM zone and "
+        "the bandwidth and cell size are read in metres; the raster is written in that UTM "
+        "CRS.</p>"
+        "<p>The bandwidth, cell size and everything else chosen automatically are written to "
+        "the log and to a provenance file (<i>output</i>.json) beside the raster.</p>"
+    )
 
     def initAlgorithm(self, config=None):
         self.add_incident_parameters(
             "Optional non-negative weight per incident, such as a crime harm index. Empty: each incident counts 1."
         )
-
-        kernel = QgsProcessingParameterEnum(self.KERNEL, self.tr("Kernel"), options=[self.tr(k) for k in KERNEL_LABELS], defaultValue=0)
-        kernel.setHelp(self.tr("Shape of each incident's contribution. Quartic is the crime-mapping standard."))
-        self.addParameter(kernel)
-
-        bandwidth = QgsProcessingParameterDistance(
-            self.BANDWIDTH,
-            self.tr("Bandwidth (search radius; 0 = automatic)"),
-            defaultValue=0.0,
-            parentParameterName=self.INPUT,
-            minValue=0.0,
+        self.add_enum(
+            self.KERNEL, "Kernel", KERNEL_LABELS, 0, "Shape of each incident's contribution. Quartic is the crime-mapping standard."
         )
-        bandwidth.setHelp(
-            self.tr("Search radius of the kernel (standard deviation for the Gaussian). 0 uses ArcGIS's spatial Silverman rule.")
+        bandwidth_help = "Search radius of the kernel (standard deviation for the Gaussian). 0 uses ArcGIS's spatial Silverman rule."
+        self.add_distance(self.BANDWIDTH, "Bandwidth (search radius; 0 = automatic)", 0.0, self.INPUT, bandwidth_help)
+        self.add_distance(
+            self.CELL_SIZE,
+            "Cell size (0 = automatic)",
+            0.0,
+            self.INPUT,
+            "Width of the output cells. 0 uses the shorter side of the extent / 250.",
         )
-        self.addParameter(bandwidth)
-
-        cell = QgsProcessingParameterDistance(
-            self.CELL_SIZE, self.tr("Cell size (0 = automatic)"), defaultValue=0.0, parentParameterName=self.INPUT, minValue=0.0
-        )
-        cell.setHelp(self.tr("Width of the output cells. 0 uses the shorter side of the extent / 250."))
-        self.addParameter(cell)
-
         extent = QgsProcessingParameterExtent(self.EXTENT, self.tr("Output extent"), optional=True)
-        extent.setHelp(self.tr("Area to map. Empty: the incidents' extent grown by the bandwidth."))
-        extent.setFlags(extent.flags() | ADVANCED)
-        self.addParameter(extent)
-
-        unit = QgsProcessingParameterEnum(
-            self.AREA_UNIT, self.tr("Density per"), options=[self.tr(u[0]) for u in AREA_UNITS], defaultValue=0
+        self.add(extent, "Area to map. Empty: the incidents' extent grown by the bandwidth.", advanced=True)
+        self.add_enum(
+            self.AREA_UNIT,
+            "Density per",
+            [u[0] for u in AREA_UNITS],
+            0,
+            "Area unit of the output density, e.g. incidents per square kilometre.",
         )
-        unit.setHelp(self.tr("Area unit of the output density, e.g. incidents per square kilometre."))
-        self.addParameter(unit)
-
-        output = QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Kernel density"))
-        output.setHelp(self.tr("GeoTIFF of density per the chosen area unit."))
-        self.addParameter(output)
-
-        self.addOutput(QgsProcessingOutputNumber("BANDWIDTH_USED", self.tr("Bandwidth used")))
-        self.addOutput(QgsProcessingOutputNumber("CELL_SIZE_USED", self.tr("Cell size used")))
-        self.addOutput(QgsProcessingOutputNumber("INCIDENT_COUNT", self.tr("Incidents used")))
+        self.add(
+            QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Kernel density")), "GeoTIFF of density per the chosen area unit."
+        )
+        self.add_results(("BANDWIDTH_USED", "CELL_SIZE_USED", "INCIDENT_COUNT"))
 
     def process(self, parameters, context, feedback):
         crs = self.reader.crs(self.INCIDENTS)

@@ -9,18 +9,15 @@ import numpy as np
 from qgis.core import (
     QgsProcessingException,
     QgsProcessingParameterBoolean,
-    QgsProcessingParameterDistance,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
-    QgsProcessingParameterNumber,
     QgsWkbTypes,
 )
 
 from ...core import local_stats
 from ...core import weights as spatial_weights
-from ..compat import ADVANCED, LINE_GEOMETRY, LINE_SOURCE, NUMERIC_FIELD, POINT_SOURCE, POLYGON_GEOMETRY, POLYGON_SOURCE
+from ..compat import LINE_GEOMETRY, LINE_SOURCE, NUMERIC_FIELD, POINT_SOURCE, POLYGON_GEOMETRY, POLYGON_SOURCE
 from ..layers import ALL_FIELDS
 from ..sinks import Column
 from .base import HotspotAlgorithm, stage
@@ -63,22 +60,12 @@ WEIGHTS_HELP = (
 
 
 class LocalStatisticAlgorithm(HotspotAlgorithm):
-    INPUT = "INPUT"
-    FIELD = "FIELD"
-    WEIGHTS = "WEIGHTS"
-    DISTANCE = "DISTANCE"
-    NEIGHBORS = "NEIGHBORS"
-    NETWORK_STEPS = "NETWORK_STEPS"
-    PERMUTATIONS = "PERMUTATIONS"
-    FDR = "FDR"
-    SEED = "SEED"
-    OUTPUT = "OUTPUT"
+    INPUT, FIELD, WEIGHTS, DISTANCE, NEIGHBORS = "INPUT", "FIELD", "WEIGHTS", "DISTANCE", "NEIGHBORS"
+    NETWORK_STEPS, PERMUTATIONS, FDR, SEED, OUTPUT = "NETWORK_STEPS", "PERMUTATIONS", "FDR", "SEED", "OUTPUT"
 
     STYLE = None  # name of the style applied to the output
 
-    def output_fields(self):
-        """[(name, kind, alias)] of the fields the statistic adds."""
-        raise NotImplementedError
+    FIELDS = ()  # (name, kind, alias) of the fields the statistic adds
 
     def statistic(self, values, neighbours, p_values, fdr):
         """Arrays (one per output field, in order) for the features with a value."""
@@ -86,61 +73,25 @@ class LocalStatisticAlgorithm(HotspotAlgorithm):
 
     def initAlgorithm(self, config=None):
         source = QgsProcessingParameterFeatureSource(self.INPUT, self.tr("Input layer"), [POINT_SOURCE, LINE_SOURCE, POLYGON_SOURCE])
-        source.setHelp(self.tr("Points, street segments or polygons (e.g. grid cells) with a numeric value such as an incident count."))
-        self.addParameter(source)
+        self.add(source, "Points, street segments or polygons (e.g. grid cells) with a numeric value such as an incident count.")
         field = QgsProcessingParameterField(self.FIELD, self.tr("Value field"), parentLayerParameterName=self.INPUT, type=NUMERIC_FIELD)
-        field.setHelp(self.tr("The numeric value analysed, e.g. incident_count or a harm total."))
-        self.addParameter(field)
-        kind = QgsProcessingParameterEnum(
-            self.WEIGHTS, self.tr("Neighbours"), options=[self.tr(w) for w in WEIGHT_TYPES], defaultValue=int(Neighbours.DISTANCE_BAND)
-        )
-        kind.setHelp(
-            self.tr("How neighbours are defined: a fixed distance band, k nearest neighbours, or shared edges and corners (polygons).")
-        )
-        self.addParameter(kind)
-        distance = QgsProcessingParameterDistance(self.DISTANCE, self.tr("Distance band (0 = automatic)"), 0.0, self.INPUT, minValue=0.0)
-        distance.setHelp(
-            self.tr(
-                "Neighbours are features within this distance (fixed distance band only). "
-                "0: the smallest distance giving every feature a neighbour."
-            )
-        )
-        self.addParameter(distance)
-        k = QgsProcessingParameterNumber(
-            self.NEIGHBORS, self.tr("Number of neighbours (k)"), QgsProcessingParameterNumber.Type.Integer, 8, minValue=1
-        )
-        k.setHelp(self.tr("k for k nearest neighbours."))
-        self.addParameter(k)
-        steps = QgsProcessingParameterNumber(
-            self.NETWORK_STEPS,
-            self.tr("Junctions apart (street network)"),
-            QgsProcessingParameterNumber.Type.Integer,
-            1,
-            minValue=1,
-            maxValue=20,
-        )
-        steps.setHelp(self.tr("Street network: segments up to this many junctions apart are neighbours (1: sharing a junction)."))
-        self.addParameter(steps)
-        permutations = QgsProcessingParameterNumber(
-            self.PERMUTATIONS,
-            self.tr("Permutations (0 = analytical p-values)"),
-            QgsProcessingParameterNumber.Type.Integer,
-            0,
-            minValue=0,
-            maxValue=99999,
-        )
-        permutations.setHelp(self.tr("Conditional permutations for pseudo p-values (e.g. 999); 0 uses the normal approximation."))
-        self.addParameter(permutations)
+        self.add(field, "The numeric value analysed, e.g. incident_count or a harm total.")
+        kinds_help = "How neighbours are defined: a fixed distance band, k nearest neighbours, or shared edges and corners (polygons)."
+        self.add_enum(self.WEIGHTS, "Neighbours", WEIGHT_TYPES, Neighbours.DISTANCE_BAND, kinds_help)
+        distance_help = "Features within this distance are neighbours (distance band only). 0: the least distance giving every feature one."
+        self.add_distance(self.DISTANCE, "Distance band (0 = automatic)", 0.0, self.INPUT, distance_help)
+        self.add_number(self.NEIGHBORS, "Number of neighbours (k)", 8, "k for k nearest neighbours.", integer=True, minimum=1)
+        steps_help = "Street network: segments up to this many junctions apart are neighbours (1: sharing a junction)."
+        self.add_number(self.NETWORK_STEPS, "Junctions apart (street network)", 1, steps_help, integer=True, minimum=1, maximum=20)
+        permutations_help = "Conditional permutations for pseudo p-values (e.g. 999); 0 uses the normal approximation."
+        self.add_number(self.PERMUTATIONS, "Permutations (0 = analytical p-values)", 0, permutations_help, integer=True, maximum=99999)
         fdr = QgsProcessingParameterBoolean(self.FDR, self.tr("False discovery rate (FDR) correction"), defaultValue=False)
-        fdr.setHelp(self.tr("Benjamini-Hochberg correction of the confidence levels for the many tests made at once."))
-        self.addParameter(fdr)
-        seed = QgsProcessingParameterNumber(self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Type.Integer, 1, minValue=0)
-        seed.setHelp(self.tr("Seed of the permutations, so a run can be repeated exactly."))
-        seed.setFlags(seed.flags() | ADVANCED)
-        self.addParameter(seed)
+        self.add(fdr, "Benjamini-Hochberg correction of the confidence levels for the many tests made at once.")
+        self.add_number(
+            self.SEED, "Random seed", 1, "Seed of the permutations, so a run can be repeated exactly.", integer=True, advanced=True
+        )
         output = QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr(self.displayName()))
-        output.setHelp(self.tr("The input features with the statistic's fields added."))
-        self.addParameter(output)
+        self.add(output, "The input features with the statistic's fields added.")
 
     def process(self, parameters, context, feedback):
         source = self.reader.source(self.INPUT)
@@ -198,10 +149,10 @@ class LocalStatisticAlgorithm(HotspotAlgorithm):
         results = self.statistic(values, neighbours, p_values, self.parameterAsBool(parameters, self.FDR, context))
         tested = valid[counts > 0]
         columns = []
-        for (name, kind_name, alias), result in zip(self.output_fields(), results):
+        for (name, kind_name, alias), result in zip(self.FIELDS, results):
             full = np.full(len(table), None, dtype=object) if np.asarray(result).dtype.kind in "OU" else np.full(len(table), np.nan)
             full[tested] = np.asarray(result)[counts > 0]
-            columns.append(Column(name, kind_name, full, alias))
+            columns.append(Column(name, kind_name, full, self.tr(alias)))
         destination = self.writer.features(self.OUTPUT, columns, base=table, style=self.STYLE, progress=stage(feedback, 70, 100))
         return {self.OUTPUT: destination}
 

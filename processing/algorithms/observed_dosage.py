@@ -3,7 +3,6 @@
 import numpy as np
 from qgis.core import (
     QgsProcessingException,
-    QgsProcessingParameterDistance,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
@@ -15,105 +14,71 @@ from ...core.dosage import shift_index, split_by_shift
 from ...core.geometry import points_in_polygons
 from ...core.network import nearest_segments
 from ...core.observed import presence
-from ..compat import ADVANCED, ANY_VECTOR, LINE_GEOMETRY, LINE_SOURCE, POINT_SOURCE, POLYGON_GEOMETRY, POLYGON_SOURCE
-from ..layers import ALL_FIELDS
+from ..compat import ANY_VECTOR, LINE_SOURCE, POINT_SOURCE, POLYGON_SOURCE
+from ..layers import ALL_FIELDS, LINES, POLYGONS
 from ..sinks import Column
 from .base import DosageAlgorithm, stage
 
 DOUBLE = QgsProcessingParameterNumber.Type.Double
 
 
-class ObservedDosage(DosageAlgorithm):
-    PINGS = "PINGS"
-    HOTSPOTS = "HOTSPOTS"
-    UNIT_FIELD = "UNIT_FIELD"
-    TIME_FIELD = "TIME_FIELD"
-    OUTPUT = "OUTPUT"
-    MAX_GAP = "MAX_GAP"
-    MIN_VISIT = "MIN_VISIT"
-    BUFFER = "BUFFER"
-    OUTPUT_SHIFTS = "OUTPUT_SHIFTS"
-    METHODS_SECTION = "4.4"
+class ObservedDosage(DosageAlgorithm, name="observeddosage", methods="4.4"):
+    PINGS, HOTSPOTS, UNIT_FIELD, TIME_FIELD, OUTPUT = "PINGS", "HOTSPOTS", "UNIT_FIELD", "TIME_FIELD", "OUTPUT"
+    MAX_GAP, MIN_VISIT, BUFFER, OUTPUT_SHIFTS = "MAX_GAP", "MIN_VISIT", "BUFFER", "OUTPUT_SHIFTS"
 
-    def name(self):
-        return "observeddosage"
-
-    def displayName(self):
-        return self.tr("Observed patrol dosage (from GPS pings)")
-
-    def tags(self):
-        return self.tr("gps,avl,pings,patrol,dosage,dwell,presence,hot spots policing").split(",")
-
-    def help(self):
-        return self.tr(
-            "<p>Measures the patrol dose actually delivered to each hot spot from patrol units' GPS "
-            "(AVL) pings, and compares it with the plan.</p>"
-            "<p><b>Method.</b> A ping is in a hot spot when it lies inside the polygon (on its edge "
-            "counts as inside) or, for street segments, within BUFFER of the segment. A unit's "
-            "consecutive pings in one hot spot, no more than MAX_GAP minutes apart, form a dwell "
-            "episode lasting from its first to its last ping; a longer gap ends it. Pings are "
-            "sorted by unit and time first; pings without a time are skipped and counted. "
-            "Episodes of different units that overlap at one hot spot count once: minutes_observed "
-            "is police presence, officer_minutes counts every unit. visits_observed counts presence "
-            "episodes of at least MIN_VISIT minutes.</p>"
-            "<p><b>Output.</b> The hot spots with minutes_observed, officer_minutes, visits_observed, "
-            "shifts_observed (shifts of SHIFT_HOURS from SHIFT_START with any pings), "
-            "minutes_per_shift_observed and, when the layer is a patrol plan with "
-            "minutes_per_shift, dose_ratio (observed / planned). OUTPUT_SHIFTS: minutes and visits "
-            "per hot spot and shift. Times are read as stored (UTC for GeoPackage date-times).</p>"
-        )
+    DISPLAY_NAME = "Observed patrol dosage (from GPS pings)"
+    TAGS = "gps,avl,pings,patrol,dosage,dwell,presence,hot spots policing"
+    HELP = (
+        "<p>Measures the patrol dose actually delivered to each hot spot from patrol units' GPS "
+        "(AVL) pings, and compares it with the plan.</p>"
+        "<p><b>Method.</b> A ping is in a hot spot when it lies inside the polygon (on its edge "
+        "counts as inside) or, for street segments, within BUFFER of the segment. A unit's "
+        "consecutive pings in one hot spot, no more than MAX_GAP minutes apart, form a dwell "
+        "episode lasting from its first to its last ping; a longer gap ends it. Pings are "
+        "sorted by unit and time first; pings without a time are skipped and counted. "
+        "Episodes of different units that overlap at one hot spot count once: minutes_observed "
+        "is police presence, officer_minutes counts every unit. visits_observed counts presence "
+        "episodes of at least MIN_VISIT minutes.</p>"
+        "<p><b>Output.</b> The hot spots with minutes_observed, officer_minutes, visits_observed, "
+        "shifts_observed (shifts of SHIFT_HOURS from SHIFT_START with any pings), "
+        "minutes_per_shift_observed and, when the layer is a patrol plan with "
+        "minutes_per_shift, dose_ratio (observed / planned). OUTPUT_SHIFTS: minutes and visits "
+        "per hot spot and shift. Times are read as stored (UTC for GeoPackage date-times).</p>"
+    )
 
     def initAlgorithm(self, config=None):
         pings = QgsProcessingParameterFeatureSource(self.PINGS, self.tr("GPS pings"), [POINT_SOURCE])
-        pings.setHelp(self.tr("Points from patrol units' GPS/AVL, with a unit id and a time."))
-        self.addParameter(pings)
+        self.add(pings, "Points from patrol units' GPS/AVL, with a unit id and a time.")
         hotspots = QgsProcessingParameterFeatureSource(
             self.HOTSPOTS, self.tr("Hot spots (polygons or street segments)"), [POLYGON_SOURCE, LINE_SOURCE]
         )
-        hotspots.setHelp(self.tr("The patrolled hot spots, e.g. the output of 'Patrol dosage plan'."))
-        self.addParameter(hotspots)
-        unit = QgsProcessingParameterField(self.UNIT_FIELD, self.tr("Unit field"), "unit_id", self.PINGS)
-        unit.setHelp(self.tr("Identifies the patrol unit (car, officer) of each ping."))
-        self.addParameter(unit)
+        self.add(hotspots, "The patrolled hot spots, e.g. the output of 'Patrol dosage plan'.")
+        self.add(
+            QgsProcessingParameterField(self.UNIT_FIELD, self.tr("Unit field"), "unit_id", self.PINGS),
+            "Identifies the patrol unit (car, officer) of each ping.",
+        )
         time = QgsProcessingParameterField(self.TIME_FIELD, self.tr("Time field"), "pinged_at", self.PINGS)
-        time.setHelp(self.tr("Date and time of each ping (a date-time field, or ISO 8601 text)."))
-        self.addParameter(time)
-        output = QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Observed dosage"))
-        output.setHelp(self.tr("The hot spots with the dose observed."))
-        self.addParameter(output)
-        numbers = [
-            (
-                self.MAX_GAP,
-                "Longest gap between pings (minutes)",
-                2.0,
-                "A unit is still present across a gap in its pings up to this long.",
-            ),
-            (self.MIN_VISIT, "Shortest visit (minutes)", 1.0, "Presence episodes at least this long count as visits."),
-        ]
-        for key, label, default, help_text in numbers:
-            parameter = QgsProcessingParameterNumber(key, self.tr(label), DOUBLE, default, minValue=0.0)
-            parameter.setHelp(self.tr(help_text))
-            parameter.setFlags(parameter.flags() | ADVANCED)
-            self.addParameter(parameter)
-        for parameter in self.add_shift_parameters(advanced_hours=True):
-            self.addParameter(parameter)
-        buffer = QgsProcessingParameterDistance(self.BUFFER, self.tr("Distance to a street segment"), 25.0, self.HOTSPOTS, minValue=0.0)
-        buffer.setHelp(self.tr("Street-segment hot spots: pings this close to the segment are in it."))
-        buffer.setFlags(buffer.flags() | ADVANCED)
-        self.addParameter(buffer)
+        self.add(time, "Date and time of each ping (a date-time field, or ISO 8601 text).")
+        self.add(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Observed dosage")), "The hot spots with the dose observed.")
+        gap_help = "A unit is still present across a gap in its pings up to this long."
+        self.add_number(self.MAX_GAP, "Longest gap between pings (minutes)", 2.0, gap_help, advanced=True)
+        self.add_number(
+            self.MIN_VISIT, "Shortest visit (minutes)", 1.0, "Presence episodes at least this long count as visits.", advanced=True
+        )
+        self.add_shift_hours(advanced=True)
+        self.add_shift_start()
+        buffer_help = "Street-segment hot spots: pings this close to the segment are in it."
+        self.add_distance(self.BUFFER, "Distance to a street segment", 25.0, self.HOTSPOTS, buffer_help, advanced=True)
         shifts = QgsProcessingParameterFeatureSink(
             self.OUTPUT_SHIFTS, self.tr("Observed dosage per shift"), ANY_VECTOR, optional=True, createByDefault=False
         )
-        shifts.setHelp(self.tr("Optional table: minutes and visits per hot spot and shift."))
-        self.addParameter(shifts)
+        self.add(shifts, "Optional table: minutes and visits per hot spot and shift.")
 
     def process(self, parameters, context, feedback):
         unit_field = self.parameterAsString(parameters, self.UNIT_FIELD, context)
         time_field = self.parameterAsString(parameters, self.TIME_FIELD, context)
-        hotspots_source = self.reader.source(self.HOTSPOTS)
+        hotspots_source = self.reader.source(self.HOTSPOTS, needs=(POLYGONS, LINES))
         kind = QgsWkbTypes.geometryType(hotspots_source.wkbType())
-        if kind not in (LINE_GEOMETRY, POLYGON_GEOMETRY):
-            raise QgsProcessingException(self.tr("Hot spots must be polygons or street segments."))
         crs = self.reader.crs(self.HOTSPOTS)
         pings = self.reader.read(self.PINGS, crs, [unit_field, time_field], progress=stage(feedback, 0, 30))
         seconds = pings.seconds(time_field)[pings.part_owner]
@@ -127,7 +92,7 @@ class ObservedDosage(DosageAlgorithm):
         x, y, seconds = pings.x[timed], pings.y[timed], seconds[timed]
         _, unit = np.unique(pings.texts(unit_field)[pings.part_owner][timed], return_inverse=True)
         hotspots = self.reader.read(self.HOTSPOTS, crs, ALL_FIELDS, keep=True, progress=stage(feedback, 30, 40))
-        if kind == LINE_GEOMETRY:
+        if kind == LINES:
             edges, owner = hotspots.edges()
             buffer = self.parameterAsDouble(parameters, self.BUFFER, context)
             spots = nearest_segments(x, y, edges, owner, buffer, progress=stage(feedback, 40, 60)).segment

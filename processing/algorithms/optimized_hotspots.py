@@ -6,9 +6,6 @@ from enum import IntEnum
 import numpy as np
 from qgis.core import (
     QgsProcessingException,
-    QgsProcessingOutputNumber,
-    QgsProcessingParameterDistance,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsWkbTypes,
@@ -35,71 +32,50 @@ MIN_INCIDENTS = 30
 MAX_CELLS = 2_000_000
 
 
-class OptimizedHotspots(IncidentAlgorithm):
-    INPUT = "INPUT"
-    CELL_SHAPE = "CELL_SHAPE"
-    CELL_SIZE = "CELL_SIZE"
-    DISTANCE = "DISTANCE"
-    STUDY_AREA = "STUDY_AREA"
+class OptimizedHotspots(IncidentAlgorithm, name="optimizedhotspots", methods="2.6"):
+    INPUT, CELL_SHAPE, CELL_SIZE, DISTANCE, STUDY_AREA = "INPUT", "CELL_SHAPE", "CELL_SIZE", "DISTANCE", "STUDY_AREA"
     OUTPUT = "OUTPUT"
-    METHODS_SECTION = "2.6"
 
-    def name(self):
-        return "optimizedhotspots"
-
-    def displayName(self):
-        return self.tr("Optimized hot spots (grid or hexagons)")
-
-    def tags(self):
-        return self.tr("optimized,hot spot,hotspot,gi*,getis,fishnet,grid,hexagon,hexbin,fdr,crime").split(",")
-
-    def help(self):
-        return self.tr(
-            "<p>The one-click answer to 'where are the statistically significant hot spots?': "
-            "incidents are counted in square or hexagonal cells and Getis-Ord Gi* with the false "
-            "discovery rate correction marks the significant hot and cold cells.</p>"
-            "<p><b>Cells.</b> With a study area, every cell whose centre lies in it is analysed "
-            "(empty cells included) and incidents outside it are left out; without one, only cells "
-            "holding at least one incident are analysed, as ArcGIS's Optimized Hot Spot Analysis "
-            "does. CELL_SIZE 0 = automatic: the shorter side of the study area (or of the "
-            "incidents' extent) / 50, the default of R's sfhotspot. Hexagons are flat-topped, "
-            "CELL_SIZE high.</p>"
-            "<p><b>Distance band.</b> DISTANCE 0 = automatic, as ArcGIS: the first peak of "
-            "global Moran's I z-score over up to 20 distance bands (Incremental Spatial "
-            "Autocorrelation), from the distance that gives every cell a neighbour in steps of half of it; "
-            "without a peak, the mean distance to the k-th nearest cell, k = 5 % of the cells "
-            "(3 to 30). Every choice is written to the log.</p>"
-            "<p><b>Statistic.</b> Gi* (Ord &amp; Getis 1995) of the incident count (or of the sum of "
-            "WEIGHT_FIELD, e.g. harm) with a fixed distance band, analytical p-values and the "
-            "Benjamini-Hochberg (1995) correction, as ArcGIS. Output: the cells with cell_id, "
-            "incident_count, weight_sum (with a weight field), GiZScore, GiPValue, Gi_Bin (3 / 2 / 1: "
-            "hot spot with 99 / 95 / 90 % confidence, negative: cold spot) and NNeighbors.</p>"
-            "<p>At least 30 incidents are needed. Large empty areas inside the study area make "
-            "ordinary places look hot: draw the study area where crime can happen.</p>"
-        )
+    DISPLAY_NAME = "Optimized hot spots (grid or hexagons)"
+    TAGS = "optimized,hot spot,hotspot,gi*,getis,fishnet,grid,hexagon,hexbin,fdr,crime"
+    HELP = (
+        "<p>The one-click answer to 'where are the statistically significant hot spots?': "
+        "incidents are counted in square or hexagonal cells and Getis-Ord Gi* with the false "
+        "discovery rate correction marks the significant hot and cold cells.</p>"
+        "<p><b>Cells.</b> With a study area, every cell whose centre lies in it is analysed "
+        "(empty cells included) and incidents outside it are left out; without one, only cells "
+        "holding at least one incident are analysed, as ArcGIS's Optimized Hot Spot Analysis "
+        "does. CELL_SIZE 0 = automatic: the shorter side of the study area (or of the "
+        "incidents' extent) / 50, the default of R's sfhotspot. Hexagons are flat-topped, "
+        "CELL_SIZE high.</p>"
+        "<p><b>Distance band.</b> DISTANCE 0 = automatic, as ArcGIS: the first peak of "
+        "global Moran's I z-score over up to 20 distance bands (Incremental Spatial "
+        "Autocorrelation), from the distance that gives every cell a neighbour in steps of half of it; "
+        "without a peak, the mean distance to the k-th nearest cell, k = 5 % of the cells "
+        "(3 to 30). Every choice is written to the log.</p>"
+        "<p><b>Statistic.</b> Gi* (Ord &amp; Getis 1995) of the incident count (or of the sum of "
+        "WEIGHT_FIELD, e.g. harm) with a fixed distance band, analytical p-values and the "
+        "Benjamini-Hochberg (1995) correction, as ArcGIS. Output: the cells with cell_id, "
+        "incident_count, weight_sum (with a weight field), GiZScore, GiPValue, Gi_Bin (3 / 2 / 1: "
+        "hot spot with 99 / 95 / 90 % confidence, negative: cold spot) and NNeighbors.</p>"
+        "<p>At least 30 incidents are needed. Large empty areas inside the study area make "
+        "ordinary places look hot: draw the study area where crime can happen.</p>"
+    )
 
     def initAlgorithm(self, config=None):
         self.add_incident_parameters("Optional: analyse the sum of this field per cell (e.g. a harm index) instead of the count.")
-        shape = QgsProcessingParameterEnum(
-            self.CELL_SHAPE, self.tr("Cell shape"), options=[self.tr(s) for s in CELL_SHAPES], defaultValue=int(CellShape.HEXAGON)
-        )
-        shape.setHelp(self.tr("Square cells (a fishnet) or hexagons."))
-        self.addParameter(shape)
-        size = QgsProcessingParameterDistance(self.CELL_SIZE, self.tr("Cell size (0 = automatic)"), 0.0, self.INPUT, minValue=0.0)
-        size.setHelp(self.tr("Width of the squares or height of the hexagons. 0: the shorter side of the area / 50."))
-        self.addParameter(size)
-        distance = QgsProcessingParameterDistance(self.DISTANCE, self.tr("Distance band (0 = automatic)"), 0.0, self.INPUT, minValue=0.0)
-        distance.setHelp(self.tr("Gi* neighbourhood. 0: the first peak of spatial autocorrelation (as ArcGIS)."))
-        self.addParameter(distance)
+        self.add_enum(self.CELL_SHAPE, "Cell shape", CELL_SHAPES, CellShape.HEXAGON, "Square cells (a fishnet) or hexagons.")
+        size_help = "Width of the squares or height of the hexagons. 0: the shorter side of the area / 50."
+        self.add_distance(self.CELL_SIZE, "Cell size (0 = automatic)", 0.0, self.INPUT, size_help)
+        distance_help = "Gi* neighbourhood. 0: the first peak of spatial autocorrelation (as ArcGIS)."
+        self.add_distance(self.DISTANCE, "Distance band (0 = automatic)", 0.0, self.INPUT, distance_help)
         area = QgsProcessingParameterFeatureSource(self.STUDY_AREA, self.tr("Study area"), [POLYGON_SOURCE], optional=True)
-        area.setHelp(self.tr("Optional polygons where incidents can happen: cells are made inside them, empty cells included."))
-        self.addParameter(area)
-        output = QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Optimized hot spots"))
-        output.setHelp(self.tr("The analysed cells with their counts and Gi* results."))
-        self.addParameter(output)
-        self.addOutput(QgsProcessingOutputNumber("CELL_SIZE_USED", self.tr("Cell size used")))
-        self.addOutput(QgsProcessingOutputNumber("DISTANCE_USED", self.tr("Distance band used")))
-        self.addOutput(QgsProcessingOutputNumber("CELL_COUNT", self.tr("Cells analysed")))
+        self.add(area, "Optional polygons where incidents can happen: cells are made inside them, empty cells included.")
+        self.add(
+            QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Optimized hot spots")),
+            "The analysed cells with their counts and Gi* results.",
+        )
+        self.add_results(("CELL_SIZE_USED", "DISTANCE_USED", "CELL_COUNT"))
 
     def process(self, parameters, context, feedback):
         crs = self.reader.crs(self.INPUT)

@@ -3,8 +3,6 @@
 import numpy as np
 from qgis.core import (
     QgsProcessingException,
-    QgsProcessingOutputNumber,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
@@ -12,7 +10,7 @@ from qgis.core import (
 )
 
 from ...core.dosage import Selection, allocate, choose_hotspots, schedule
-from ..compat import ADVANCED, ANY_VECTOR, NUMERIC_FIELD
+from ..compat import ANY_VECTOR, NUMERIC_FIELD
 from ..layers import ALL_FIELDS
 from ..sinks import Column
 from .base import DosageAlgorithm, stage
@@ -26,109 +24,60 @@ INTEGER = QgsProcessingParameterNumber.Type.Integer
 DOUBLE = QgsProcessingParameterNumber.Type.Double
 
 
-class PatrolDosage(DosageAlgorithm):
-    HOTSPOTS = "HOTSPOTS"
-    RISK_FIELD = "RISK_FIELD"
-    PATROL_MINUTES = "PATROL_MINUTES"
-    VISIT_MIN = "VISIT_MIN"
-    VISIT_MAX = "VISIT_MAX"
-    MAX_HOTSPOTS = "MAX_HOTSPOTS"
-    SEED = "SEED"
-    OUTPUT = "OUTPUT"
-    OUTPUT_SCHEDULE = "OUTPUT_SCHEDULE"
-    SELECTION = "SELECTION"
-    RISK_SHARE = "RISK_SHARE"
-    SHIFTS = "SHIFTS"
-    METHODS_SECTION = "4.1-4.3"
+class PatrolDosage(DosageAlgorithm, name="patroldosage", methods="4.1-4.3"):
+    HOTSPOTS, RISK_FIELD, PATROL_MINUTES, VISIT_MIN = "HOTSPOTS", "RISK_FIELD", "PATROL_MINUTES", "VISIT_MIN"
+    VISIT_MAX, MAX_HOTSPOTS, SEED, OUTPUT, OUTPUT_SCHEDULE = "VISIT_MAX", "MAX_HOTSPOTS", "SEED", "OUTPUT", "OUTPUT_SCHEDULE"
+    SELECTION, RISK_SHARE, SHIFTS = "SELECTION", "RISK_SHARE", "SHIFTS"
 
-    def name(self):
-        return "patroldosage"
-
-    def displayName(self):
-        return self.tr("Patrol dosage plan")
-
-    def tags(self):
-        return self.tr("patrol,dosage,koper,visits,minutes,schedule,hot spots policing,deployment").split(",")
-
-    def help(self):
-        return self.tr(
-            "<p>Turns hot spots into a patrol plan: which hot spots, how many minutes and visits "
-            "each per shift, and a randomised schedule of the visits.</p>"
-            "<p><b>Evidence.</b> Short stops of about 10 to 15 minutes deter longest (Koper 1995, "
-            "<i>Justice Quarterly</i> 12(4)); the Sacramento experiment made random 12-16 minute "
-            "visits at least every two hours (Telep, Mitchell &amp; Weisburd 2014). Weight risk by "
-            "harm (e.g. a crime harm index) to put the dose where the harm is.</p>"
-            "<p><b>Method.</b> The chosen hot spots are ranked by RISK_FIELD. Each gets at least one "
-            "visit of VISIT_MIN minutes; the rest of PATROL_MINUTES follows risk, each hot spot "
-            "capped at one visit of VISIT_MAX per two hours of the shift, and the minutes are rounded "
-            "down to whole visits of VISIT_MIN to VISIT_MAX minutes: the plan never exceeds the "
-            "budget and a riskier hot spot never gets fewer minutes. If the budget cannot give every "
-            "chosen hot spot one visit, the riskiest that fit are funded and the log says what "
-            "budget would cover them all. In the schedule each hot spot's shift is split into as "
-            "many windows as it has visits and each visit starts at a random time in its window "
-            "(repeatable with SEED): unpredictable, yet spread through the shift.</p>"
-            "<p><b>Output.</b> The chosen hot spots with priority_rank, visits_per_shift and "
-            "minutes_per_shift; OUTPUT_SCHEDULE: one row per visit (shift, visit_order, "
-            "priority_rank, planned_start, start_minute, minutes).</p>"
-        )
+    DISPLAY_NAME = "Patrol dosage plan"
+    TAGS = "patrol,dosage,koper,visits,minutes,schedule,hot spots policing,deployment"
+    HELP = (
+        "<p>Turns hot spots into a patrol plan: which hot spots, how many minutes and visits "
+        "each per shift, and a randomised schedule of the visits.</p>"
+        "<p><b>Evidence.</b> Short stops of about 10 to 15 minutes deter longest (Koper 1995, "
+        "<i>Justice Quarterly</i> 12(4)); the Sacramento experiment made random 12-16 minute "
+        "visits at least every two hours (Telep, Mitchell &amp; Weisburd 2014). Weight risk by "
+        "harm (e.g. a crime harm index) to put the dose where the harm is.</p>"
+        "<p><b>Method.</b> The chosen hot spots are ranked by RISK_FIELD. Each gets at least one "
+        "visit of VISIT_MIN minutes; the rest of PATROL_MINUTES follows risk, each hot spot "
+        "capped at one visit of VISIT_MAX per two hours of the shift, and the minutes are rounded "
+        "down to whole visits of VISIT_MIN to VISIT_MAX minutes: the plan never exceeds the "
+        "budget and a riskier hot spot never gets fewer minutes. If the budget cannot give every "
+        "chosen hot spot one visit, the riskiest that fit are funded and the log says what "
+        "budget would cover them all. In the schedule each hot spot's shift is split into as "
+        "many windows as it has visits and each visit starts at a random time in its window "
+        "(repeatable with SEED): unpredictable, yet spread through the shift.</p>"
+        "<p><b>Output.</b> The chosen hot spots with priority_rank, visits_per_shift and "
+        "minutes_per_shift; OUTPUT_SCHEDULE: one row per visit (shift, visit_order, "
+        "priority_rank, planned_start, start_minute, minutes).</p>"
+    )
 
     def initAlgorithm(self, config=None):
         hotspots = QgsProcessingParameterFeatureSource(self.HOTSPOTS, self.tr("Hot spots"))
-        hotspots.setHelp(
-            self.tr("Polygons, cells, street segments or points with a risk value (e.g. optimized hot spots or counted segments).")
-        )
-        self.addParameter(hotspots)
+        self.add(hotspots, "Polygons, cells, street segments or points with a risk value (e.g. optimized hot spots or counted segments).")
         risk = QgsProcessingParameterField(
             self.RISK_FIELD, self.tr("Risk field"), parentLayerParameterName=self.HOTSPOTS, type=NUMERIC_FIELD
         )
-        risk.setHelp(self.tr("Risk of each hot spot, e.g. incident_count, weight_sum (harm) or GiZScore. Not negative."))
-        self.addParameter(risk)
-        numbers = [
-            (self.PATROL_MINUTES, "Patrol minutes per shift", DOUBLE, 120.0, "Officer-minutes per shift available for hot spot visits."),
-            (self.VISIT_MIN, "Shortest visit (minutes)", INTEGER, 10, "Koper (1995): at least about 10 minutes."),
-            (self.VISIT_MAX, "Longest visit (minutes)", INTEGER, 15, "Koper (1995): little more effect beyond about 15 minutes."),
-            (self.MAX_HOTSPOTS, "Hot spots to patrol (at most)", INTEGER, 10, "How many hot spots to choose at most."),
-            (self.SEED, "Random seed", INTEGER, 1, "Seed of the schedule: the same seed gives the same schedule."),
-        ]
-        for key, label, kind, default, help_text in numbers:
-            parameter = QgsProcessingParameterNumber(key, self.tr(label), kind, default, minValue=0)
-            parameter.setHelp(self.tr(help_text))
-            self.addParameter(parameter)
-        shift_hours, shift_start = self.add_shift_parameters()
-        self.addParameter(shift_hours)
-        output = QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Patrol dosage"))
-        output.setHelp(self.tr("The chosen hot spots with priority_rank, visits_per_shift and minutes_per_shift."))
-        self.addParameter(output)
-        plan = QgsProcessingParameterFeatureSink(self.OUTPUT_SCHEDULE, self.tr("Patrol schedule"), ANY_VECTOR, optional=True)
-        plan.setHelp(self.tr("One row per planned visit: shift, visit order, hot spot, planned start and minutes."))
-        self.addParameter(plan)
-        selection = QgsProcessingParameterEnum(
-            self.SELECTION, self.tr("Choose hot spots"), options=[self.tr(s) for s in SELECTIONS], defaultValue=int(Selection.TOP_BY_RISK)
+        self.add(risk, "Risk of each hot spot, e.g. incident_count, weight_sum (harm) or GiZScore. Not negative.")
+        self.add_number(self.PATROL_MINUTES, "Patrol minutes per shift", 120.0, "Officer-minutes per shift available for hot spot visits.")
+        self.add_number(self.VISIT_MIN, "Shortest visit (minutes)", 10, "Koper (1995): at least about 10 minutes.", integer=True)
+        self.add_number(
+            self.VISIT_MAX, "Longest visit (minutes)", 15, "Koper (1995): little more effect beyond about 15 minutes.", integer=True
         )
-        selection.setHelp(self.tr("Which features become patrolled hot spots."))
-        self.addParameter(selection)
-        extra = [
-            (
-                self.RISK_SHARE,
-                "Share of risk (%)",
-                DOUBLE,
-                50.0,
-                "With 'smallest set holding RISK_SHARE %': the share of all risk to cover.",
-            ),
-            (self.SHIFTS, "Shifts to schedule", INTEGER, 7, "How many shifts the schedule covers (e.g. 7: a week of one shift a day)."),
-        ]
-        for key, label, kind, default, help_text in extra:
-            parameter = QgsProcessingParameterNumber(key, self.tr(label), kind, default, minValue=0)
-            parameter.setHelp(self.tr(help_text))
-            parameter.setFlags(parameter.flags() | ADVANCED)
-            self.addParameter(parameter)
-        self.addParameter(shift_start)
-        for key, label in (
-            ("HOTSPOTS_FUNDED", "Hot spots funded"),
-            ("MINUTES_PLANNED", "Minutes planned per shift"),
-            ("BUDGET_NEEDED", "Minutes one visit to every chosen hot spot needs"),
-        ):
-            self.addOutput(QgsProcessingOutputNumber(key, self.tr(label)))
+        self.add_number(self.MAX_HOTSPOTS, "Hot spots to patrol (at most)", 10, "How many hot spots to choose at most.", integer=True)
+        self.add_number(self.SEED, "Random seed", 1, "Seed of the schedule: the same seed gives the same schedule.", integer=True)
+        self.add_shift_hours()
+        plan_help = "The chosen hot spots with priority_rank, visits_per_shift and minutes_per_shift."
+        self.add(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Patrol dosage")), plan_help)
+        schedule = QgsProcessingParameterFeatureSink(self.OUTPUT_SCHEDULE, self.tr("Patrol schedule"), ANY_VECTOR, optional=True)
+        self.add(schedule, "One row per planned visit: shift, visit order, hot spot, planned start and minutes.")
+        self.add_enum(self.SELECTION, "Choose hot spots", SELECTIONS, Selection.TOP_BY_RISK, "Which features become patrolled hot spots.")
+        share_help = "With 'smallest set holding RISK_SHARE %': the share of all risk to cover."
+        self.add_number(self.RISK_SHARE, "Share of risk (%)", 50.0, share_help, maximum=100.0, advanced=True)
+        shifts_help = "How many shifts the schedule covers (e.g. 7: a week of one shift a day)."
+        self.add_number(self.SHIFTS, "Shifts to schedule", 7, shifts_help, integer=True, advanced=True)
+        self.add_shift_start()
+        self.add_results(("HOTSPOTS_FUNDED", "MINUTES_PLANNED", "BUDGET_NEEDED"))
 
     def checkParameterValues(self, parameters, context):  # noqa: N802 - QGIS API
         if self.parameterAsInt(parameters, self.VISIT_MIN, context) > self.parameterAsInt(parameters, self.VISIT_MAX, context):

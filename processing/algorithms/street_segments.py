@@ -4,8 +4,6 @@ street from one intersection to the next)."""
 import numpy as np
 from qgis.core import (
     QgsProcessingException,
-    QgsProcessingOutputNumber,
-    QgsProcessingParameterDistance,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsWkbTypes,
@@ -13,66 +11,46 @@ from qgis.core import (
 
 from ...core.geometry import line_lengths_and_centroids
 from ...core.network import self_overlapping_parts, split_at_junctions
-from ..compat import LINE_GEOMETRY, LINE_SOURCE
-from ..layers import ALL_FIELDS
+from ..compat import LINE_SOURCE
+from ..layers import ALL_FIELDS, LINES
 from ..sinks import Column, linestrings_wkb
 from .base import HotspotAlgorithm, stage
 
 
-class StreetSegments(HotspotAlgorithm):
-    INPUT = "INPUT"
-    TOLERANCE = "TOLERANCE"
-    OUTPUT = "OUTPUT"
-    GROUP_ID = "streetsegments"
-    METHODS_SECTION = "3.1"
+class StreetSegments(HotspotAlgorithm, name="streetsegments", group="streetsegments", methods="3.1"):
+    INPUT, TOLERANCE, OUTPUT = "INPUT", "TOLERANCE", "OUTPUT"
 
-    def name(self):
-        return "streetsegments"
-
-    def displayName(self):
-        return self.tr("Street centre-lines to street segments")
-
-    def tags(self):
-        return self.tr("street segment,centreline,centerline,split,intersection,noding,network,micro places").split(",")
-
-    def help(self):
-        return self.tr(
-            "<p>Turns a street centre-line layer, as cities publish it, into street segments that "
-            "run from intersection to intersection: the unit of street-segment hot spot policing "
-            "(Weisburd et al.: both sides of a street between two intersections).</p>"
-            "<p><b>Method.</b> Every line is cut where another line crosses or touches it, also where "
-            "crossings are not vertices of either line, and where another line's dangling end comes "
-            "within TOLERANCE of it (a digitising gap: the end is moved onto the line, so the "
-            "segments meet). Lines are not cut at their own vertices, so curved streets stay whole; "
-            "dead ends end a segment. Multilinestrings are cut part by part; empty and zero-length "
-            "lines, and lines that run back over themselves, are skipped and counted in the log.</p>"
-            "<p><b>Output.</b> The segments with every field of their centre-line, a segment_id "
-            "(1, 2, ...) and their length (metres, or map units in an unknown CRS). Use them with "
-            "'Assign incidents to street segments'. Inputs in a geographic CRS are written in their "
-            "UTM zone.</p>"
-        )
+    DISPLAY_NAME = "Street centre-lines to street segments"
+    TAGS = "street segment,centreline,centerline,split,intersection,noding,network,micro places"
+    HELP = (
+        "<p>Turns a street centre-line layer, as cities publish it, into street segments that "
+        "run from intersection to intersection: the unit of street-segment hot spot policing "
+        "(Weisburd et al.: both sides of a street between two intersections).</p>"
+        "<p><b>Method.</b> Every line is cut where another line crosses or touches it, also where "
+        "crossings are not vertices of either line, and where another line's dangling end comes "
+        "within TOLERANCE of it (a digitising gap: the end is moved onto the line, so the "
+        "segments meet). Lines are not cut at their own vertices, so curved streets stay whole; "
+        "dead ends end a segment. Multilinestrings are cut part by part; empty and zero-length "
+        "lines, and lines that run back over themselves, are skipped and counted in the log.</p>"
+        "<p><b>Output.</b> The segments with every field of their centre-line, a segment_id "
+        "(1, 2, ...) and their length (metres, or map units in an unknown CRS). Use them with "
+        "'Assign incidents to street segments'. Inputs in a geographic CRS are written in their "
+        "UTM zone.</p>"
+    )
 
     def initAlgorithm(self, config=None):
-        source = QgsProcessingParameterFeatureSource(self.INPUT, self.tr("Street centre-lines"), [LINE_SOURCE])
-        source.setHelp(self.tr("Lines or multilines of the street network."))
-        self.addParameter(source)
-        tolerance = QgsProcessingParameterDistance(self.TOLERANCE, self.tr("Node tolerance"), 1.0, self.INPUT, minValue=0.0)
-        tolerance.setHelp(self.tr("Line ends this close to another line are joined to it; cuts this close together are one."))
-        self.addParameter(tolerance)
-        output = QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Street segments"))
-        output.setHelp(self.tr("Street segments with segment_id and length."))
-        self.addParameter(output)
-        self.addOutput(QgsProcessingOutputNumber("SEGMENT_COUNT", self.tr("Segments")))
+        self.add(
+            QgsProcessingParameterFeatureSource(self.INPUT, self.tr("Street centre-lines"), [LINE_SOURCE]),
+            "Lines or multilines of the street network.",
+        )
+        tolerance_help = "Line ends this close to another line are joined to it; cuts this close together are one."
+        self.add_distance(self.TOLERANCE, "Node tolerance", 1.0, self.INPUT, tolerance_help)
+        self.add(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Street segments")), "Street segments with segment_id and length.")
+        self.add_results(("SEGMENT_COUNT",))
 
     def process(self, parameters, context, feedback):
-        source = self.reader.source(self.INPUT)
-        if QgsWkbTypes.geometryType(source.wkbType()) != LINE_GEOMETRY:
-            raise QgsProcessingException(
-                self.tr("The street centre-lines must be lines (got {}).").format(QgsWkbTypes.displayString(source.wkbType()))
-            )
-        tolerance = self.parameterAsDouble(parameters, self.TOLERANCE, context)
-        if tolerance <= 0:
-            raise QgsProcessingException(self.tr("The node tolerance must be greater than 0 (e.g. 1 m)."))
+        self.reader.source(self.INPUT, needs=LINES)
+        tolerance = self.positive(parameters, self.TOLERANCE, context, "1 m")
         crs = self.reader.crs(self.INPUT)
         lines = usable_lines(self.reader.read(self.INPUT, crs, ALL_FIELDS, keep=True, progress=stage(feedback, 0, 30)), feedback)
         overlapping = self_overlapping_parts(lines.vertices, lines.sizes, tolerance)

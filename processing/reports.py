@@ -1,0 +1,62 @@
+"""Numeric results and the HTML reports that show them, in one place: every result's label,
+numbers written the way people read them, and the page around a report."""
+
+import html
+import math
+
+# Every QgsProcessingOutputNumber of the plugin, with the label the log and reports show.
+LABELS = {
+    "BANDWIDTH_USED": "Bandwidth used",
+    "CELL_SIZE_USED": "Cell size used",
+    "INCIDENT_COUNT": "Incidents used",
+    "DISTANCE_USED": "Distance band used",
+    "CELL_COUNT": "Cells analysed",
+    "SEGMENT_COUNT": "Segments",
+    "MATCHED": "Incidents assigned to a segment",
+    "UNMATCHED": "Incidents beyond the tolerance",
+    "AT_INTERSECTIONS": "Incidents assigned to intersections",
+    "GINI": "Gini coefficient",
+    "GENERALIZED_GINI": "Generalized Gini (Bernasco & Steenbeek 2017)",
+    "PCT_UNITS_50": "% of units holding 50% of incidents",
+    "PCT_UNITS_25": "% of units holding 25% of incidents",
+    "PCT_UNITS_WITH_CRIME": "% of units with at least one incident",
+    "UNITS": "Units",
+    "TOTAL": "Incidents counted (the sum of the field, or those in the study area)",
+    "HOTSPOTS_FUNDED": "Hot spots funded",
+    "MINUTES_PLANNED": "Minutes planned per shift",
+    "BUDGET_NEEDED": "Minutes one visit to every chosen hot spot needs",
+    "HIT_RATE": "Hit rate (share of incidents in the hot spots)",
+    "PAI": "Predictive Accuracy Index (PAI)",
+    "PEI": "Prediction Efficiency Index (PEI)",
+    "RRI": "Recapture Rate Index (RRI)",
+    "AREA_SHARE": "Share of the area (or street length) flagged",
+    "CAPTURED": "Incidents in the hot spots",
+}
+
+
+def number(value):
+    """A figure as people read it: 30,000 (not 3e+04), 1.234, 0.01234; NaN as 'not computed'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "not computed"
+    if float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
+def log_figures(feedback, figures, keys, tr):
+    for key in keys:
+        feedback.pushInfo(f"{tr(LABELS[key])}: {number(figures[key])}")
+
+
+def figures_table(figures, keys, tr):
+    rows = "".join(f"<tr><td>{html.escape(tr(LABELS[key]))}</td><td>{number(figures[key])}</td></tr>" for key in keys)
+    return f"<table>{rows}</table>"
+
+
+def page(title, body):
+    """An HTML report: ``title`` (plain text) over ``body`` (HTML)."""
+    return (
+        f"<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        "<style>body{font-family:sans-serif;max-width:720px}td{padding:2px 12px}</style></head>"
+        f"<body><h2>{html.escape(title)}</h2>{body}</body></html>"
+    )
