@@ -253,21 +253,26 @@ def _direct_density(x, y, w, grid, kernel, bandwidth, report):
     return flat.reshape(grid.nrows, grid.ncols)
 
 
-def _bin_linear(x, y, w, grid, s, margin):
+def _bin_linear(x, y, w, grid, s, margin, chunk=2_000_000):
     """Spread each weight over the four surrounding nodes of a lattice with spacing cell/s
-    whose nodes include every cell centre; ``margin`` cells of padding on each side."""
+    whose nodes include every cell centre; ``margin`` cells of padding on each side. Taken
+    ``chunk`` incidents at a time, so ten million incidents need no more memory than two."""
     f = grid.cell / s
     shape = (s * (grid.nrows + 2 * margin), s * (grid.ncols + 2 * margin))
-    tx = (x - (grid.xmin + 0.5 * grid.cell)) / f + s * margin
-    ty = (y - (grid.ymin + 0.5 * grid.cell)) / f + s * margin
-    keep = (tx >= 0) & (tx < shape[1] - 1) & (ty >= 0) & (ty < shape[0] - 1)
-    tx, ty, w = tx[keep], ty[keep], w[keep]
-    jx, jy = np.floor(tx).astype(np.int64), np.floor(ty).astype(np.int64)
-    ax, ay = tx - jx, ty - jy
-    base = jy * shape[1] + jx
-    corners = np.concatenate([base, base + 1, base + shape[1], base + shape[1] + 1])
-    shares = np.concatenate([w * (1 - ax) * (1 - ay), w * ax * (1 - ay), w * (1 - ax) * ay, w * ax * ay])
-    return np.bincount(corners, shares, shape[0] * shape[1]).reshape(shape)
+    fine = np.zeros(shape[0] * shape[1])
+    for start in range(0, len(x), chunk):
+        part = slice(start, start + chunk)
+        tx = (x[part] - (grid.xmin + 0.5 * grid.cell)) / f + s * margin
+        ty = (y[part] - (grid.ymin + 0.5 * grid.cell)) / f + s * margin
+        keep = (tx >= 0) & (tx < shape[1] - 1) & (ty >= 0) & (ty < shape[0] - 1)
+        tx, ty, wk = tx[keep], ty[keep], w[part][keep]
+        jx, jy = np.floor(tx).astype(np.int64), np.floor(ty).astype(np.int64)
+        ax, ay = tx - jx, ty - jy
+        base = jy * shape[1] + jx
+        corners = np.concatenate([base, base + 1, base + shape[1], base + shape[1] + 1])
+        shares = np.concatenate([wk * (1 - ax) * (1 - ay), wk * ax * (1 - ay), wk * (1 - ax) * ay, wk * ax * ay])
+        fine += np.bincount(corners, shares, fine.size)
+    return fine.reshape(shape)
 
 
 def _moment_density(x, y, w, grid, kernel, bandwidth, report):

@@ -13,6 +13,7 @@ without a geometry are left out and counted; multipoints, multilines and multipo
 their parts."""
 
 import math
+import os
 import struct
 from dataclasses import dataclass, field
 
@@ -391,6 +392,8 @@ def _plain_ogr_file(layer, parameter_value, names):
     path = parts.get("path")
     if not path or parts.get("layerId") not in (None, "") or path.lower().endswith((".csv", ".txt")):
         return None  # CSV columns are text to OGR but typed to QGIS
+    if os.path.exists(path + "-wal"):
+        return None  # QGIS has it open in WAL mode (a filtered or edited layer): leave the file to QGIS's connection
     return path, parts.get("layerName") or None
 
 
@@ -486,6 +489,10 @@ def decode_wkb(blobs):
     numpy pass; anything else blob by blob."""
     if isinstance(blobs, np.ndarray):
         n, size = blobs.shape
+        if size == 21 and (blobs[:, 0] == 1).all() and (blobs[:, 1:5].copy().view("<u4") == POINT).all():
+            xy = blobs[:, 5:].copy().view("<f8")  # little-endian 2-D points, read in place
+            keep = np.isfinite(xy).all(axis=1)  # POINT EMPTY is NaN, NaN
+            return xy[keep], np.ones(int(keep.sum()), dtype=np.int64), np.arange(int(keep.sum())), np.flatnonzero(keep)
         fast = _decode_uniform(blobs.ravel(), np.full(n, size, dtype=np.int64))
         if fast is not None:
             return fast

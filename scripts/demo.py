@@ -5,8 +5,8 @@
 Runs hotspotpolicing:kerneldensity through Processing on the sample city's incidents
 (harm-weighted, and a plain count of burglaries) and writes into the output folder the
 GeoTIFFs, their provenance records and a map image of each over the street network; then
-the street-segment workflow: centre-lines to block faces, incidents counted per face, the
-concentration report, and a map of the segments by count.
+the street-segment workflow: centre-lines to street segments, incidents counted per segment,
+the concentration report, and a map of the segments by count.
 """
 
 import os
@@ -42,9 +42,11 @@ def run_demo(out_dir, folder):
     streets = QgsVectorLayer(f"{city}|layername=streets", "streets", "ogr")
     study_area = QgsVectorLayer(f"{city}|layername=study_area", "study area", "ogr")
     for name, title, extra, expression in RUNS:
-        incidents = QgsVectorLayer(f"{city}|layername=incidents", "incidents", "ogr")
-        if expression:
-            incidents.setSubsetString(expression)
+        incidents = f"{city}|layername=incidents"
+        if expression:  # a public algorithm filters, as in a model (a layer filter would put the file in WAL mode)
+            incidents = processing.run("native:extractbyexpression", {"INPUT": incidents, "EXPRESSION": expression, "OUTPUT": "memory:"})[
+                "OUTPUT"
+            ]
         raster_path = os.path.abspath(os.path.join(out_dir, name + ".tif"))
         result = processing.run(
             "hotspotpolicing:kerneldensity",
@@ -62,7 +64,7 @@ def run_demo(out_dir, folder):
 
 
 def street_segments_demo(processing, city, streets, study_area, out_dir, apply_style):
-    """Centre-lines to block faces, incidents counted per face, concentration, and a map."""
+    """Centre-lines to street segments, incidents counted per segment, concentration, and a map."""
     from qgis.core import QgsVectorLayer
 
     segments = processing.run(
@@ -82,7 +84,7 @@ def street_segments_demo(processing, city, streets, study_area, out_dir, apply_s
     report = os.path.join(out_dir, "sample_city_concentration.html")
     figures = processing.run("hotspotpolicing:concentration", {"INPUT": counts["OUTPUT"], "FIELD": "incident_count", "OUTPUT_HTML": report})
     print(
-        f"street segments: {segments['SEGMENT_COUNT']} block faces, {counts['MATCHED']} incidents assigned; "
+        f"street segments: {segments['SEGMENT_COUNT']} segments, {counts['MATCHED']} incidents assigned; "
         f"{figures['PCT_UNITS_50']:.1f}% of segments hold half of them -> {counted_path}, {report}"
     )
     layer = QgsVectorLayer(counts["OUTPUT"], "segments", "ogr")
@@ -95,7 +97,7 @@ def street_segments_demo(processing, city, streets, study_area, out_dir, apply_s
         "Incidents per street segment, 2023-2025",
         image_path,
         apply_style,
-        subtitle="Block faces from the centre-lines; incidents snapped within 20 m",
+        subtitle="Street segments from the centre-lines; incidents snapped within 20 m",
     )
     print(f"  map: {image_path}")
     del layer
