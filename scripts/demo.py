@@ -44,9 +44,8 @@ def run_demo(out_dir, folder):
     for name, title, extra, expression in RUNS:
         incidents = f"{city}|layername=incidents"
         if expression:  # a public algorithm filters, as in a model (a layer filter would put the file in WAL mode)
-            incidents = processing.run("native:extractbyexpression", {"INPUT": incidents, "EXPRESSION": expression, "OUTPUT": "memory:"})[
-                "OUTPUT"
-            ]
+            extract = {"INPUT": incidents, "EXPRESSION": expression, "OUTPUT": "memory:"}
+            incidents = processing.run("native:extractbyexpression", extract)["OUTPUT"]
         raster_path = os.path.abspath(os.path.join(out_dir, name + ".tif"))
         result = processing.run(
             "hotspotpolicing:kerneldensity",
