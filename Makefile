@@ -28,6 +28,7 @@ bench: venv
 	$(PYTHON) -P benchmarks/bench_local_stats.py
 	$(SYSTEM_PYTHON) benchmarks/bench_segments.py
 	$(SYSTEM_PYTHON) benchmarks/bench_dosage.py
+	$(SYSTEM_PYTHON) benchmarks/bench_scaling.py --largest 1000000
 
 lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -128,14 +128,15 @@ def _translate(path, name, csv, open_options, geometry):
 
 # --- one size, in its own process ----------------------------------------------------------
 def one(tool, size, work, run_qgis):
-    """Time ours and the QGIS tool at one size (the median of three runs up to 100,000, so
-    that neither pays alone for warming up), then our numpy peak in a run of its own."""
+    """Time ours and the QGIS tool at one size (the median of five runs up to 10,000 and of
+    three up to 100,000, so that neither pays alone for warming up), then our numpy peak in
+    a run of its own."""
     with qgis_session():
         import processing
 
         out = tempfile.mkdtemp(prefix=f"{tool}_{size}_", dir=work)
         ours, theirs = JOBS[tool](work, size, out)
-        runs = 3 if size <= 100_000 else 1
+        runs = 5 if size <= 10_000 else 3 if size <= 100_000 else 1
         seconds = float(np.median([_seconds(lambda k=k: processing.run(*ours(k))) for k in range(runs)]))
         process_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         tracemalloc.start()

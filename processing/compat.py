@@ -44,6 +44,8 @@ NUMERIC_FIELD = _pick("ProcessingFieldParameterDataType", "Numeric", QgsProcessi
 ADVANCED = _pick("ProcessingParameterFlag", "Advanced", QgsProcessingParameterDefinition.Flag.FlagAdvanced)
 STATISTIC_MAX = _pick("RasterBandStatistic", "Max", QgsRasterBandStats.Stats.Max)
 FAST_INSERT = QgsFeatureSink.Flag.FastInsert
+# QgsField.type() of the kinds the plugin reads and writes (QVariant and QMetaType ids agree)
+BOOL, INT, UINT, INT64, UINT64, DOUBLE, STRING, BYTES, DATE, TIME, DATE_TIME = 1, 2, 3, 4, 5, 6, 10, 12, 14, 15, 16
 WKT_FOR_GDAL = _pick("CrsWktVariant", "PreferredGdal", QgsCoordinateReferenceSystem.WktVariant.WKT_PREFERRED_GDAL)
 
 

@@ -20,22 +20,22 @@ from qgis.core import QgsWkbTypes
 
 from ..core import silent
 from ..core.geometry import bounding_boxes
-from .compat import WKT_FOR_GDAL
+from .compat import BOOL, BYTES, DATE, DATE_TIME, DOUBLE, INT, INT64, STRING, TIME, UINT, UINT64, WKT_FOR_GDAL
 
 CHUNK = 100_000  # rows per executemany, between progress reports
-# QgsField type ids (QVariant and QMetaType agree) -> (OGR type, OGR subtype)
+# QgsField type -> (OGR type, OGR subtype); anything else is written as JSON text
 OGR_TYPES = {
-    1: (ogr.OFTInteger, ogr.OFSTBoolean),
-    2: (ogr.OFTInteger, ogr.OFSTNone),
-    3: (ogr.OFTInteger64, ogr.OFSTNone),
-    4: (ogr.OFTInteger64, ogr.OFSTNone),
-    5: (ogr.OFTInteger64, ogr.OFSTNone),
-    6: (ogr.OFTReal, ogr.OFSTNone),
-    10: (ogr.OFTString, ogr.OFSTNone),
-    12: (ogr.OFTBinary, ogr.OFSTNone),
-    14: (ogr.OFTDate, ogr.OFSTNone),
-    15: (ogr.OFTTime, ogr.OFSTNone),
-    16: (ogr.OFTDateTime, ogr.OFSTNone),
+    BOOL: (ogr.OFTInteger, ogr.OFSTBoolean),
+    INT: (ogr.OFTInteger, ogr.OFSTNone),
+    UINT: (ogr.OFTInteger64, ogr.OFSTNone),
+    INT64: (ogr.OFTInteger64, ogr.OFSTNone),
+    UINT64: (ogr.OFTInteger64, ogr.OFSTNone),
+    DOUBLE: (ogr.OFTReal, ogr.OFSTNone),
+    STRING: (ogr.OFTString, ogr.OFSTNone),
+    BYTES: (ogr.OFTBinary, ogr.OFSTNone),
+    DATE: (ogr.OFTDate, ogr.OFSTNone),
+    TIME: (ogr.OFTTime, ogr.OFSTNone),
+    DATE_TIME: (ogr.OFTDateTime, ogr.OFSTNone),
 }
 
 
@@ -233,11 +233,11 @@ def _z_order(x, y):
 def _for_geopackage(field, values):
     """Values as GDAL stores them in a GeoPackage."""
     kind = field.type()
-    if kind == 16:
+    if kind == DATE_TIME:
         return [_datetime_text(v) if isinstance(v, datetime.datetime) else v for v in values]
-    if kind in (14, 15):
+    if kind in (DATE, TIME):
         return [v.isoformat() if hasattr(v, "isoformat") else v for v in values]
-    if kind in (1, 2, 3, 4, 5, 6, 10, 12):
+    if kind in OGR_TYPES:
         return values
     return [None if v is None else json.dumps(v, default=str) for v in values]
 

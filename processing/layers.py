@@ -27,6 +27,7 @@ from qgis.core import (
     QgsFields,
     QgsGeometry,
     QgsLineString,
+    QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeatureSource,
     QgsProcessingFeatureSourceDefinition,
@@ -87,6 +88,12 @@ class Reader:
             return None
         layer = self.algorithm.parameterAsVectorLayer(self.parameters, key, self.context)
         return read(source, layer, self.parameters.get(key), crs, self.context, fields, keep, geometry, progress)
+
+
+def layer_numbers(layer, field):
+    """One numeric field of a map layer (NaN for NULL), read as an algorithm would read it."""
+    context = QgsProcessingContext()
+    return read(QgsProcessingFeatureSource(layer, context), layer, None, None, context, [field], geometry=False).numbers(field)
 
 
 def read(source, layer, parameter_value, crs, context, fields=(), keep=False, geometry=True, progress=None):

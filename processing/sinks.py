@@ -39,7 +39,7 @@ from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime
 
 from ..core import Canceled, silent
 from . import geopackage
-from .compat import FAST_INSERT, WKT_FOR_GDAL
+from .compat import DATE, DATE_TIME, FAST_INSERT, TIME, WKT_FOR_GDAL
 from .compat import field as make_field
 from .layers import rows_as_bytes
 from .styles import style_on_completion
@@ -47,21 +47,6 @@ from .styles import style_on_completion
 BATCH = 10_000  # features per addFeatures call (generic path)
 # fast DEFLATE (what any GIS reads), on every core: a tenth of the size of a plain GeoTIFF for sparse maps
 GEOTIFF_OPTIONS = ["COMPRESS=DEFLATE", "ZLEVEL=1", "TILED=YES", "NUM_THREADS=ALL_CPUS", "BIGTIFF=IF_SAFER"]
-# QgsField type (QVariant / QMetaType ids) -> declared SQLite type GDAL reads back as that type
-SQLITE_TYPES = {
-    1: "BOOLEAN",
-    2: "INTEGER",
-    3: "INTEGER",
-    4: "BIGINT",
-    5: "BIGINT",
-    6: "REAL",
-    10: "TEXT",
-    12: "BLOB",
-    14: "DATE",
-    15: "TIME",
-    16: "DATETIME",
-}
-DATE_TIME, DATE, TIME, DOUBLE = 16, 14, 15, 6
 
 
 @dataclass

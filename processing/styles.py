@@ -15,6 +15,7 @@ from qgis.core import (
 from qgis.PyQt.QtGui import QColor
 
 from .compat import POLYGON_GEOMETRY, STATISTIC_MAX
+from .layers import layer_numbers
 
 STYLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources", "styles")
 
@@ -107,8 +108,8 @@ def _categorise(layer, field, classes):
 def _graduate_segments(layer, field):
     """Segments by count: grey when none, then wider and redder by percentile of the rest
     (up to the median, 80th, 95th, 99th, and above), so the few hot streets stand out."""
-    index = layer.fields().lookupField(field)
-    values = np.array(sorted(v for v in (f.attribute(index) for f in layer.getFeatures()) if v), dtype=float)
+    values = np.sort(layer_numbers(layer, field))
+    values = values[np.isfinite(values) & (values != 0)]
     if not len(values):
         return
     uppers = np.unique(np.append(np.percentile(values, [50, 80, 95, 99], method="higher"), values[-1]))

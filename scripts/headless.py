@@ -38,5 +38,8 @@ def qgis_session():
     try:
         yield folder
     finally:
+        import gc
+
+        gc.collect()  # layers and algorithms made in Python go while QGIS still runs
         QgsApplication.processingRegistry().removeProvider(provider)
         app.exitQgis()
