@@ -23,7 +23,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # QGIS may touch a GeoPackage's header when it opens it: tests read a copy of the sample city.
 SAMPLE_CITY = os.path.join(PLUGINS_DIR, "sample_city.gpkg")
 shutil.copyfile(os.path.join(ROOT, "resources", "sample_data", "sample_city.gpkg"), SAMPLE_CITY)
-SHARED = os.path.join(os.path.dirname(ROOT), "shared")
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
 """core.kde against independent computations: textbook kernel formulas, spatstat reference
-values (METHODS.md 1.8) and a brute-force kernel sum at every cell centre."""
+values and a brute-force kernel sum at every cell centre."""
 
 import os
 
@@ -8,11 +8,9 @@ import pytest
 
 from hotspot_policing.core import Canceled, kde
 
-REDWOOD = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "shared", "reference_data", "redwood.csv"
-)
+REDWOOD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "redwood.csv")
 
-# Textbook 2-D kernels (METHODS.md table 1.2), written out independently of core.kde.
+# Textbook 2-D kernels, written out independently of core.kde.
 TEXTBOOK = {
     "quartic": lambda r, h: np.where(r < h, 3 / (np.pi * h * h) * (1 - (r / h) ** 2) ** 2, 0.0),
     "epanechnikov": lambda r, h: np.where(r < h, 2 / (np.pi * h * h) * (1 - (r / h) ** 2), 0.0),

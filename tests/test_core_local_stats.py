@@ -12,7 +12,7 @@ from scipy import sparse, stats
 
 from hotspot_policing.core import local_stats, weights
 
-REFERENCE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "shared", "reference_data")
+REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
 
 @pytest.fixture(scope="module")
