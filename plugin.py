@@ -13,7 +13,7 @@ MENU_ENTRIES = (
     ("hotspotpolicing:optimizedhotspots", "Optimized hot spots (grid or hexagons)…"),
     ("hotspotpolicing:gistar", "Hot spot analysis (Getis-Ord Gi*)…"),
     ("hotspotpolicing:localmoran", "Cluster and outlier analysis (Local Moran's I)…"),
-    ("hotspotpolicing:streetsegments", "Street centre-lines to block faces…"),
+    ("hotspotpolicing:streetsegments", "Street centre-lines to street segments…"),
     ("hotspotpolicing:assignincidents", "Assign incidents to street segments…"),
     ("hotspotpolicing:concentration", "Crime concentration (Lorenz curve, Gini)…"),
     ("hotspotpolicing:patroldosage", "Patrol dosage plan…"),

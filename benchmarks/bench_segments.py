@@ -23,7 +23,7 @@ from headless import qgis_session  # noqa: E402 - the scripts folder goes on the
 
 
 def make_data(folder, n_incidents, n_segments, seed=7):
-    """A square grid of block faces (about n_segments, 120 m long) and incidents near them,
+    """A square grid of street segments (about n_segments, 120 m long) and incidents near them,
     written as GeoPackages through CSV + GDAL (fast for millions of rows)."""
     rng = np.random.default_rng(seed)
     side = int(np.sqrt(n_segments / 2)) + 1

@@ -11,7 +11,7 @@ so a test can check that a method finds what was planted, where and when it was 
 What: street centre-lines as cities publish them (whole avenues as one feature through every
 junction, a few multi-part lines, dead ends, cul-de-sacs, curves, digitising gaps of 0.3 m),
 about 30,000 incidents from 2023 to 2025 on or near the streets (a skewed background, so a few
-block faces carry much of the crime, plus the planted hot spots), 12 patrol beats in 3
+street segments carry much of the crime, plus the planted hot spots), 12 patrol beats in 3
 districts, the city boundary, and two weeks of patrol-car GPS pings with directed stops in the
 hot spots.
 
@@ -35,7 +35,7 @@ WIDTH, HEIGHT, MARGIN = 6000.0, 5000.0, 20.0  # streets stop MARGIN metres insid
 EPOCH = np.datetime64("2023-01-01T00:00:00", "s")
 DAYS = 1096  # 2023-01-01 .. 2025-12-31
 BACKGROUND = 23600  # incidents not from a planted hot spot
-SKEW = 1.2  # sigma of the lognormal background rate of each block face
+SKEW = 1.2  # sigma of the lognormal background rate of each street segment
 TOWN = 0.3  # background rate up to 1 + TOWN times higher towards the town centre
 OFFENCES = {  # offence: (share of the background, harm weight: Cambridge Crime Harm Index-like days)
     "theft_from_vehicle": (0.30, 5.0),
@@ -154,7 +154,7 @@ def street_lines(rng, avenues, streets):
     ring = np.column_stack([WIDTH - MARGIN + 1000 * np.cos(a), HEIGHT - MARGIN + 1000 * np.sin(a)])
     lines.append({"name": "Ring Road", "class": "arterial", "parts": [ring]})
     # Blocks for crescents, cul-de-sacs and back lanes: bounded by whole avenues and streets, away
-    # from the river, not touching Rowan Street (the single-segment hot spot stays one block face).
+    # from the river, not touching Rowan Street (the single-segment hot spot stays one street segment).
     broken = set(PARK_AVENUES) | set(SHORT_AVENUES)
     whole = set(range(STREETS)) - DEAD_END_STREETS - GAP_STREETS
     blocks = [(i, j) for i in range(AVENUES - 1) for j in range(4, STREETS - 1) if not {i, i + 1} & broken and {j, j + 1} <= whole]
@@ -182,7 +182,7 @@ def street_lines(rng, avenues, streets):
 
 def block_faces(parts, tolerance=1.0):
     """Cut positions (metres along each part) at every junction: where another line crosses or
-    touches the part, or ends within ``tolerance`` of it. Consecutive cuts bound a block face."""
+    touches the part, or ends within ``tolerance`` of it. Consecutive cuts bound a street segment."""
     a, b = np.concatenate([p[:-1] for p in parts]), np.concatenate([p[1:] for p in parts])
     owner = np.repeat(np.arange(len(parts)), [len(p) - 1 for p in parts])
     measure = [np.r_[0, np.cumsum(np.hypot(*np.diff(p, axis=0).T))] for p in parts]
@@ -214,7 +214,7 @@ def block_faces(parts, tolerance=1.0):
 
 
 def sample_network(lines):
-    """The network as points every metre (position, unit direction, block face), and the faces
+    """The network as points every metre (position, unit direction, street segment), and the segments
     (part, start, end along the part, street index)."""
     parts = [(k, p) for k, line in enumerate(lines) for p in line["parts"]]
     cuts, measure = block_faces([p for _, p in parts])
@@ -231,7 +231,7 @@ def sample_network(lines):
 
 
 def face_line(face):
-    """Coordinates of a block face: its part between the two cuts."""
+    """Coordinates of a street segment: its part between the two cuts."""
     _, p, start, end, _ = face
     m = np.r_[0, np.cumsum(np.hypot(*np.diff(p, axis=0).T))]
     s = np.r_[start, m[(m > start) & (m < end)], end]
@@ -268,7 +268,7 @@ def when(rng, n, days, hours):
 
 
 def make_incidents(rng, lines, net, avenues, streets):
-    """Background (on every street, skewed between block faces) plus the planted hot spots."""
+    """Background (on every street, skewed between street segments) plus the planted hot spots."""
     faces = net["faces"]
     mid = np.array([face_line(f).mean(axis=0) for f in faces])
     town = junction(avenues[HOTSPOTS[0][2][0]], streets[HOTSPOTS[0][2][1]])
@@ -293,12 +293,12 @@ def make_incidents(rng, lines, net, avenues, streets):
         offence.append(rng.choice(list(mix), n, p=list(mix.values())))
         disc = ogr.CreateGeometryFromWkt(f"POINT ({X0 + centre[0]} {Y0 + centre[1]})").Buffer(radius, 18)
         truth.append({"kind": kind, "name": name, "centre": centre, "radius": radius, "n": n, "polygon": disc, "street_id": None})
-    name, j, i, n = SEGMENT  # one block face of Rowan Street, between two avenues
+    name, j, i, n = SEGMENT  # one street segment of Rowan Street, between two avenues
     west, east = junction(avenues[i], streets[j]), junction(avenues[i + 1], streets[j])
     on_street = [f for f in faces if lines[f[4]]["name"] == "Rowan Street"]
     face = min(on_street, key=lambda f: np.hypot(*(face_line(f).mean(axis=0) - (west + east) / 2)))
     length = face[3] - face[2]
-    assert 100 <= length <= 220 and np.allclose(face_line(face)[[0, -1]], [west, east], atol=0.01), "Rowan Street block face"
+    assert 100 <= length <= 220 and np.allclose(face_line(face)[[0, -1]], [west, east], atol=0.01), "Rowan Street segment"
     s = np.flatnonzero(net["face"] == face[0])
     s = s[(np.hypot(*(net["xy"][s] - west).T) > 25) & (np.hypot(*(net["xy"][s] - east).T) > 25)]  # not within 25 m of a junction
     xy.append(addresses(rng, net, rng.choice(s, n), 4.5))
@@ -309,7 +309,7 @@ def make_incidents(rng, lines, net, avenues, streets):
     centre = np.array([np.interp(length / 2, m, line[:, 0]), np.interp(length / 2, m, line[:, 1])])
     strip = ogr.CreateGeometryFromWkt(wkt("LINESTRING", line)).Buffer(10.0, 16)
     truth.append({"kind": "single_segment", "name": name, "centre": centre, "radius": length / 2, "n": n, "polygon": strip})
-    truth[-1]["street_id"] = face[4] + 1  # the street (feature) the block face belongs to
+    truth[-1]["street_id"] = face[4] + 1  # the street (feature) the segment belongs to
     xy, seconds, offence = (np.concatenate(v) for v in (xy, seconds, offence))
     order = np.argsort(seconds, kind="stable")  # incident numbers rise with time, as in a records system
     xy = np.clip(xy[order], 1.0, [WIDTH - 1.0, HEIGHT - 1.0])
@@ -449,7 +449,7 @@ def summary(path, lines, net, incidents, truth, pings):
         layer = dataset.GetLayer(k)
         x1, x2, y1, y2 = layer.GetExtent()
         print(f"{layer.GetName():17s} {layer.GetFeatureCount():7,d} features, extent {x1:.0f} {y1:.0f} {x2:.0f} {y2:.0f}")
-    print(f"block faces when split at every junction: {len(net['faces']):,}; street features: {len(lines)}")
+    print(f"street segments when split at every junction: {len(net['faces']):,}; street features: {len(lines)}")
     for h in truth:
         x, y = X0 + h["centre"][0], Y0 + h["centre"][1]
         print(f"  {h['kind']:15s} {h['name']:26s} centre {x:.2f} {y:.2f} radius {h['radius']:.2f} m, {h['n']} incidents")
