@@ -39,13 +39,36 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QDate, QDateTime, QTime, QVariant
 
 from ..core import geometry, silent
-from .compat import LINE_GEOMETRY, POINT_GEOMETRY, POLYGON_GEOMETRY
+from .compat import DATE, DATE_TIME, LINE_GEOMETRY, POINT_GEOMETRY, POLYGON_GEOMETRY, STRING
 
 ALL_FIELDS = "all"  # read every field (outputs that keep the input's fields)
 POINTS, LINES, POLYGONS = POINT_GEOMETRY, LINE_GEOMETRY, POLYGON_GEOMETRY
 GEOMETRY_NAMES = {POINTS: "points", LINES: "lines", POLYGONS: "polygons"}
 POINT, LINE, POLYGON = 1, 2, 3  # WKB base types of single geometries
 OPTIONAL = QgsProcessingParameterDefinition.Flag.FlagOptional
+# Fields a tool takes when its field parameter is left empty, by the names analysts give them
+COUNT_NAMES = ("incident_count", "count", "incidents", "weight_sum")
+RISK_NAMES = ("weight_sum", "harm", "risk", "incident_count", "count")
+UNIT_NAMES = ("unit_id", "unit", "vehicle_id", "vehicle", "car", "callsign", "officer_id")
+TIME_NAMES = ("occurred_at", "pinged_at", "datetime", "date_time", "timestamp", "time", "date")
+
+
+def is_count(field):
+    """Numeric fields named like counts or harm (n_incidents, burglary_count, harm_total)."""
+    name = field.name().lower()
+    return field.isNumeric() and (any(word in name for word in ("incident", "count", "harm", "risk", "weight")) or name.startswith("n_"))
+
+
+def is_time(field):
+    """Date and date-time fields, and text fields named like times."""
+    name = field.name().lower()
+    return field.type() in (DATE, DATE_TIME) or (field.type() == STRING and ("time" in name or "date" in name or name.endswith("_at")))
+
+
+def is_identifier(name):
+    """Names of identifiers (fid, id, cell_id, ...): never a risk or a count."""
+    name = name.lower()
+    return name in ("fid", "id", "ogc_fid", "objectid") or name.endswith("_id")
 
 
 class Reader:
@@ -74,6 +97,29 @@ class Reader:
                 "Choose another layer (or convert it, e.g. with 'Centroids' for points)."
             )
         return source
+
+    def field(self, key, layer_key, names=(), accept=None):
+        """The field chosen for parameter ``key`` or, when it was left empty (qgis_process,
+        models and scripts may leave it out), the layer's first field named as one of
+        ``names`` (any case), else the first ``accept(field)`` allows; the log says which."""
+        chosen = self.algorithm.parameterAsString(self.parameters, key, self.context)
+        source = self.source(layer_key)
+        default = self.algorithm.parameterDefinition(key).defaultValue()
+        if source is None or (chosen and (chosen != default or source.fields().lookupField(chosen) >= 0)):
+            return chosen  # chosen by the user (or the default, which the layer has)
+        fields = list(source.fields())
+        by_name = {f.name().lower(): f.name() for f in fields}
+        found = next((by_name[n.lower()] for n in names if n.lower() in by_name), None)
+        if found is None and accept is not None:
+            found = next((f.name() for f in fields if accept(f) and not is_identifier(f.name())), None)
+        label = self.algorithm.parameterDefinition(key).description()
+        if found is None:
+            raise QgsProcessingException(
+                f"Choose the {label.lower()} ({key}): the layer '{source.sourceName()}' has no field the tool recognises "
+                f"({', '.join(names)}). Its fields: {', '.join(f.name() for f in fields[:20])}."
+            )
+        self.feedback.pushInfo(f"{label}: '{found}' ({key} was left empty).")
+        return found
 
     def crs(self, key):
         """The CRS to measure the layer of ``key`` in (see :func:`working_crs`)."""

@@ -3,6 +3,7 @@ numbers written the way people read them, and the page around a report."""
 
 import html
 import math
+import re
 
 # Every QgsProcessingOutputNumber of the plugin, with the label the log and reports show.
 LABELS = {
@@ -60,3 +61,12 @@ def page(title, body):
         "<style>body{font-family:sans-serif;max-width:720px}td{padding:2px 12px}</style></head>"
         f"<body><h2>{html.escape(title)}</h2>{body}</body></html>"
     )
+
+
+def plain_text(markup):
+    """Help written in HTML as plain text for a terminal (qgis_process help)."""
+    text = re.sub(r"</p>\s*", "\n\n", markup)
+    text = re.sub(r"<br\s*/?>", "\n", text)
+    text = re.sub(r"<sub>(.*?)</sub>", r"_\1", text)
+    text = re.sub(r"<sup>(.*?)</sup>", r"^\1", text)
+    return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()

@@ -44,6 +44,8 @@ def parameters(folder):
             "HOTSPOTS": hotspots,
             "INCIDENTS": incidents,
             "STUDY_AREA": layer("study_area"),
+            "UNITS": layer("beats"),
+            "INCIDENTS_BEFORE": incidents,
             "OUTPUT_HTML": folder / "evaluation.html",
         },
         "briefingmap": {"LAYERS": [hotspots, streets], "OUTPUT": folder / "briefing.pdf"},

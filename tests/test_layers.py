@@ -171,3 +171,28 @@ def test_both_readers_decode_the_same_parts_and_rings(tmp_path, qgis_new_project
         assert (x[0], y[0]) == pytest.approx(((100 * 5 - 4 * 3) / 96, (100 * 5 - 4 * 3) / 96))
     else:
         assert whole.part_owner.tolist() == [0, 1, 1, 2] and whole.sizes.tolist() == [3, 2, 3, 2]
+
+
+def test_a_field_left_empty_is_found_by_its_name_or_type(tmp_path, qgis_new_project):
+    """Reader.field: the user's choice, else a recognised name, else a field of the right
+    kind, never an identifier; the parameter's default only when the layer has it."""
+    from qgis.core import QgsProcessingAlgorithm, QgsProcessingFeedback, QgsProcessingParameterFeatureSource, QgsProcessingParameterField
+
+    from hotspot_policing.processing.layers import COUNT_NAMES, Reader, is_count
+
+    class Holder(QgsProcessingAlgorithm):
+        def initAlgorithm(self, config=None):
+            self.addParameter(QgsProcessingParameterFeatureSource("INPUT", "Input"))
+            self.addParameter(QgsProcessingParameterField("FIELD", "Count field", "incident_count", "INPUT", optional=True))
+
+    layer = QgsVectorLayer("Point?crs=EPSG:32630&field=cell_id:integer&field=n_burglaries:integer&field=label:string", "cells", "memory")
+    QgsProject.instance().addMapLayer(layer)
+    holder = Holder()
+    holder.initAlgorithm()
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    feedback = QgsProcessingFeedback()
+    for given, expected in ((None, "n_burglaries"), ("incident_count", "n_burglaries"), ("label", "label")):
+        reader = Reader(holder, {"INPUT": layer.id(), "FIELD": given}, context, feedback)
+        assert reader.field("FIELD", "INPUT", COUNT_NAMES, accept=is_count) == expected
+    assert "n_burglaries" in feedback.textLog() and "FIELD was left empty" in feedback.textLog()

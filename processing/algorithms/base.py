@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 from qgis.core import (
+    QgsApplication,
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputNumber,
@@ -22,7 +23,7 @@ from ...core import Canceled, InputError, harm
 from ...core.dosage import DEFAULT_SHIFT_HOURS, DEFAULT_SHIFT_START
 from ..compat import ADVANCED, NUMERIC_FIELD, POINT_SOURCE
 from ..layers import POINTS, Reader
-from ..reports import LABELS
+from ..reports import LABELS, plain_text
 from ..sinks import Writer
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -99,7 +100,8 @@ class HotspotAlgorithm(QgsProcessingAlgorithm):
         if self.METHODS_SECTION:
             note = self.tr("<p>Formulas, sources and the choices we made: docs/methods.md, section {} (the Help button opens it).</p>")
             note = note.format(self.METHODS_SECTION)
-        return self.help() + note
+        text = self.help() + note
+        return plain_text(text) if QgsApplication.platform() == "qgis_process" else text  # a terminal shows no HTML
 
     def helpUrl(self):
         return QUrl.fromLocalFile(METHODS_PATH).toString() if self.METHODS_SECTION else ""

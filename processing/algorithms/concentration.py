@@ -14,6 +14,7 @@ from qgis.core import (
 from ...core.concentration import concentration
 from .. import reports
 from ..compat import NUMERIC_FIELD
+from ..layers import COUNT_NAMES, is_count
 from .base import HotspotAlgorithm, stage
 
 RESULTS = ("GINI", "GENERALIZED_GINI", "PCT_UNITS_50", "PCT_UNITS_25", "PCT_UNITS_WITH_CRIME", "UNITS", "TOTAL")
@@ -45,8 +46,10 @@ class Concentration(HotspotAlgorithm, name="concentration", group="streetsegment
             QgsProcessingParameterFeatureSource(self.INPUT, self.tr("Units (segments, cells, addresses)")),
             "One feature per unit, zero-count units included.",
         )
-        field = QgsProcessingParameterField(self.FIELD, self.tr("Count field"), "incident_count", self.INPUT, type=NUMERIC_FIELD)
-        self.add(field, "Incidents (or harm) per unit, e.g. incident_count.")
+        field = QgsProcessingParameterField(
+            self.FIELD, self.tr("Count field"), "incident_count", self.INPUT, type=NUMERIC_FIELD, optional=True
+        )
+        self.add(field, "Incidents (or harm) per unit. Empty: incident_count (or count, weight_sum) when the layer has it.")
         report = QgsProcessingParameterFileDestination(
             self.OUTPUT_HTML, self.tr("Concentration report"), self.tr("HTML files (*.html)"), optional=True
         )
@@ -54,7 +57,7 @@ class Concentration(HotspotAlgorithm, name="concentration", group="streetsegment
         self.add_results(RESULTS)
 
     def process(self, parameters, context, feedback):
-        field = self.parameterAsString(parameters, self.FIELD, context)
+        field = self.reader.field(self.FIELD, self.INPUT, COUNT_NAMES, accept=is_count)
         units = self.reader.read(self.INPUT, None, [field], geometry=False, progress=stage(feedback, 0, 60))
         raw = units.numbers(field)
         missing = int(np.isnan(raw).sum())

@@ -18,7 +18,7 @@ from qgis.core import (
 from ...core import local_stats
 from ...core import weights as spatial_weights
 from ..compat import LINE_GEOMETRY, LINE_SOURCE, NUMERIC_FIELD, POINT_SOURCE, POLYGON_GEOMETRY, POLYGON_SOURCE
-from ..layers import ALL_FIELDS
+from ..layers import ALL_FIELDS, COUNT_NAMES, is_count
 from ..sinks import Column
 from .base import HotspotAlgorithm, stage
 
@@ -74,8 +74,10 @@ class LocalStatisticAlgorithm(HotspotAlgorithm):
     def initAlgorithm(self, config=None):
         source = QgsProcessingParameterFeatureSource(self.INPUT, self.tr("Input layer"), [POINT_SOURCE, LINE_SOURCE, POLYGON_SOURCE])
         self.add(source, "Points, street segments or polygons (e.g. grid cells) with a numeric value such as an incident count.")
-        field = QgsProcessingParameterField(self.FIELD, self.tr("Value field"), parentLayerParameterName=self.INPUT, type=NUMERIC_FIELD)
-        self.add(field, "The numeric value analysed, e.g. incident_count or a harm total.")
+        field = QgsProcessingParameterField(
+            self.FIELD, self.tr("Value field"), "incident_count", self.INPUT, type=NUMERIC_FIELD, optional=True
+        )
+        self.add(field, "The numeric value analysed, e.g. incident_count or a harm total. Empty: incident_count, if any.")
         kinds_help = "How neighbours are defined: a fixed distance band, k nearest neighbours, or shared edges and corners (polygons)."
         self.add_enum(self.WEIGHTS, "Neighbours", WEIGHT_TYPES, Neighbours.DISTANCE_BAND, kinds_help)
         distance_help = "Features within this distance are neighbours (distance band only). 0: the least distance giving every feature one."
@@ -95,7 +97,7 @@ class LocalStatisticAlgorithm(HotspotAlgorithm):
 
     def process(self, parameters, context, feedback):
         source = self.reader.source(self.INPUT)
-        field = self.parameterAsString(parameters, self.FIELD, context)
+        field = self.reader.field(self.FIELD, self.INPUT, COUNT_NAMES, accept=is_count)
         kind = Neighbours(self.parameterAsEnum(parameters, self.WEIGHTS, context))
         geometry_type = QgsWkbTypes.geometryType(source.wkbType())
         if kind == Neighbours.CONTIGUITY and geometry_type != POLYGON_GEOMETRY:

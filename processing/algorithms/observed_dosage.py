@@ -15,7 +15,7 @@ from ...core.geometry import points_in_polygons
 from ...core.network import nearest_segments
 from ...core.observed import presence
 from ..compat import ANY_VECTOR, LINE_SOURCE, POINT_SOURCE, POLYGON_SOURCE
-from ..layers import ALL_FIELDS, LINES, POLYGONS
+from ..layers import ALL_FIELDS, LINES, POLYGONS, TIME_NAMES, UNIT_NAMES, is_time
 from ..sinks import Column
 from .base import DosageAlgorithm, stage
 
@@ -53,12 +53,12 @@ class ObservedDosage(DosageAlgorithm, name="observeddosage", methods="4.4"):
             self.HOTSPOTS, self.tr("Hot spots (polygons or street segments)"), [POLYGON_SOURCE, LINE_SOURCE]
         )
         self.add(hotspots, "The patrolled hot spots, e.g. the output of 'Patrol dosage plan'.")
+        unit = QgsProcessingParameterField(self.UNIT_FIELD, self.tr("Unit field"), "unit_id", self.PINGS, optional=True)
         self.add(
-            QgsProcessingParameterField(self.UNIT_FIELD, self.tr("Unit field"), "unit_id", self.PINGS),
-            "Identifies the patrol unit (car, officer) of each ping.",
+            unit, "Identifies the patrol unit (car, officer) of each ping. Empty: a field named unit_id, unit, vehicle, car or callsign."
         )
-        time = QgsProcessingParameterField(self.TIME_FIELD, self.tr("Time field"), "pinged_at", self.PINGS)
-        self.add(time, "Date and time of each ping (a date-time field, or ISO 8601 text).")
+        time = QgsProcessingParameterField(self.TIME_FIELD, self.tr("Time field"), "pinged_at", self.PINGS, optional=True)
+        self.add(time, "Date and time of each ping (a date-time field, or ISO 8601 text). Empty: the first date-time field.")
         self.add(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Observed dosage")), "The hot spots with the dose observed.")
         gap_help = "A unit is still present across a gap in its pings up to this long."
         self.add_number(self.MAX_GAP, "Longest gap between pings (minutes)", 2.0, gap_help, advanced=True)
@@ -75,8 +75,8 @@ class ObservedDosage(DosageAlgorithm, name="observeddosage", methods="4.4"):
         self.add(shifts, "Optional table: minutes and visits per hot spot and shift.")
 
     def process(self, parameters, context, feedback):
-        unit_field = self.parameterAsString(parameters, self.UNIT_FIELD, context)
-        time_field = self.parameterAsString(parameters, self.TIME_FIELD, context)
+        unit_field = self.reader.field(self.UNIT_FIELD, self.PINGS, UNIT_NAMES)
+        time_field = self.reader.field(self.TIME_FIELD, self.PINGS, TIME_NAMES, accept=is_time)
         hotspots_source = self.reader.source(self.HOTSPOTS, needs=(POLYGONS, LINES))
         kind = QgsWkbTypes.geometryType(hotspots_source.wkbType())
         crs = self.reader.crs(self.HOTSPOTS)

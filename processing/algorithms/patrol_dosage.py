@@ -11,7 +11,7 @@ from qgis.core import (
 
 from ...core.dosage import Selection, allocate, choose_hotspots, schedule
 from ..compat import ANY_VECTOR, NUMERIC_FIELD
-from ..layers import ALL_FIELDS
+from ..layers import ALL_FIELDS, RISK_NAMES, is_count, is_identifier
 from ..sinks import Column
 from .base import DosageAlgorithm, stage
 
@@ -55,10 +55,11 @@ class PatrolDosage(DosageAlgorithm, name="patroldosage", methods="4.1-4.3"):
     def initAlgorithm(self, config=None):
         hotspots = QgsProcessingParameterFeatureSource(self.HOTSPOTS, self.tr("Hot spots"))
         self.add(hotspots, "Polygons, cells, street segments or points with a risk value (e.g. optimized hot spots or counted segments).")
-        risk = QgsProcessingParameterField(
-            self.RISK_FIELD, self.tr("Risk field"), parentLayerParameterName=self.HOTSPOTS, type=NUMERIC_FIELD
+        risk = QgsProcessingParameterField(self.RISK_FIELD, self.tr("Risk field"), None, self.HOTSPOTS, NUMERIC_FIELD, optional=True)
+        self.add(
+            risk,
+            "Risk of each hot spot: a count or harm, never an id. Empty: weight_sum (harm), else incident_count, when the layer has them.",
         )
-        self.add(risk, "Risk of each hot spot, e.g. incident_count, weight_sum (harm) or GiZScore. Not negative.")
         self.add_number(self.PATROL_MINUTES, "Patrol minutes per shift", 120.0, "Officer-minutes per shift available for hot spot visits.")
         self.add_number(self.VISIT_MIN, "Shortest visit (minutes)", 10, "Koper (1995): at least about 10 minutes.", integer=True)
         self.add_number(
@@ -98,7 +99,13 @@ class PatrolDosage(DosageAlgorithm, name="patroldosage", methods="4.1-4.3"):
         hotspots = self.reader.read(self.HOTSPOTS, source.sourceCrs(), ALL_FIELDS, keep=True, progress=stage(feedback, 0, 40))
         if len(hotspots) == 0:
             raise QgsProcessingException(self.tr("The hot spot layer '{}' has no features with a geometry.").format(hotspots.name))
-        field = self.parameterAsString(parameters, self.RISK_FIELD, context)
+        field = self.reader.field(self.RISK_FIELD, self.HOTSPOTS, RISK_NAMES, accept=is_count)
+        if is_identifier(field):
+            raise QgsProcessingException(
+                self.tr(
+                    "'{}' identifies the hot spots; it is no risk. Choose a count or harm field such as incident_count or weight_sum."
+                ).format(field)
+            )
         risk = hotspots.numbers(field)
         if np.isnan(risk).any():
             feedback.pushWarning(self.tr("{} features have no risk value and are not chosen.").format(int(np.isnan(risk).sum())))
