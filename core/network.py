@@ -7,6 +7,8 @@ An edge is one straight piece (a, b) of a segment's line; ``owner`` maps edges t
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from . import silent
@@ -87,11 +89,13 @@ def _nearest(px, py, pending, ax, ay, bx, by, owner, tree, samples, edge_of_samp
 
 
 def junctions(end_x, end_y, tolerance):
-    """Group line ends closer than ``tolerance`` into nodes: (node of each end, degree of
-    each node). Ends are snapped to a grid of that size, so the grouping is deterministic."""
-    keys = np.column_stack([np.round(np.asarray(end_x) / tolerance), np.round(np.asarray(end_y) / tolerance)])
-    _, node, degree = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
-    return node.ravel(), degree
+    """Group line ends into nodes, ends within ``tolerance`` of each other (also in a chain)
+    being one: (node of each end, degree of each node)."""
+    xy = np.column_stack([end_x, end_y]).astype(float)
+    pairs = cKDTree(xy).query_pairs(tolerance, output_type="ndarray")
+    near = sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(xy), len(xy)))
+    _, node = connected_components(near, directed=False)
+    return node, np.bincount(node)
 
 
 @dataclass
@@ -267,3 +271,60 @@ def self_overlapping_parts(vertices, per_part, tolerance):
 def _cross(u, v):
     """z of the cross product of 2-D vectors, row by row (numpy 2 deprecates np.cross here)."""
     return u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]
+
+
+def segment_graph(node, lengths, nodes):
+    """The junction graph: a sparse (nodes x nodes) matrix whose entry (a, b) is the length of
+    the shortest segment joining junctions a and b. ``node`` (n, 2) holds each segment's two
+    end junctions, ``lengths`` its length along the line."""
+    a, b = np.minimum(node[:, 0], node[:, 1]), np.maximum(node[:, 0], node[:, 1])
+    order = np.lexsort((lengths, b, a))
+    a, b, length = a[order], b[order], np.maximum(lengths[order], 1e-12)
+    first = np.ones(len(a), dtype=bool)
+    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    keep = first & (a != b)  # the shortest of parallel segments; loops lead nowhere
+    return sparse.csr_matrix((length[keep], (a[keep], b[keep])), shape=(nodes, nodes))
+
+
+def segments_within(node, lengths, node_xy, distance, progress=None, per_tile=1024, budget=20_000_000):
+    """Binary (n x n) neighbours of street segments: i and j are neighbours when one can walk
+    from an end of i to an end of j along at most ``distance`` of street (segments meeting at
+    a junction always are). No self links.
+
+    Shortest paths run from every junction with a ``distance`` limit, tile by tile: a walk of
+    length d never leaves the Euclidean d around its start, so each tile needs only the
+    junctions within ``distance`` of its bounding box, which keeps the work linear in the
+    network's size."""
+    report = progress or silent
+    nodes, n = len(node_xy), len(node)
+    graph = segment_graph(node, lengths, nodes)
+    incidence = sparse.csr_matrix((np.ones(2 * n), (np.repeat(np.arange(n), 2), node.ravel())), shape=(n, nodes))
+    span = max(np.ptp(node_xy[:, 0]), np.ptp(node_xy[:, 1]), 1e-9)
+    tile = max(span * np.sqrt(per_tile / max(nodes, 1)), distance, 1e-9)
+    cell = np.floor((node_xy - node_xy.min(axis=0)) / tile).astype(np.int64)
+    key = cell[:, 0] * (cell[:, 1].max() + 1) + cell[:, 1]
+    order = np.argsort(key, kind="stable")
+    bounds = np.flatnonzero(np.diff(key[order])) + 1
+    by_x = np.argsort(node_xy[:, 0], kind="stable")
+    sorted_x = node_xy[by_x, 0]
+    rows, cols = [], []
+    for done, sources in enumerate(np.split(order, bounds)):
+        report(done / (len(bounds) + 1))
+        low, high = node_xy[sources].min(axis=0) - distance, node_xy[sources].max(axis=0) + distance
+        band = by_x[np.searchsorted(sorted_x, low[0]) : np.searchsorted(sorted_x, high[0], side="right")]
+        local = np.sort(band[(node_xy[band, 1] >= low[1]) & (node_xy[band, 1] <= high[1])])
+        position = np.searchsorted(local, sources)
+        subgraph = graph[local][:, local]
+        step = max(1, budget // len(local))
+        for begin in range(0, len(sources), step):
+            reached = dijkstra(subgraph, directed=False, indices=position[begin : begin + step], limit=distance * (1 + 1e-12))
+            source, target = np.nonzero(np.isfinite(reached))
+            rows.append(sources[begin + source])
+            cols.append(local[target])
+    reach = sparse.csr_matrix((np.ones(sum(map(len, rows))), (np.concatenate(rows), np.concatenate(cols))), shape=(nodes, nodes))
+    linked = (incidence @ reach @ incidence.T).tocsr()
+    linked.setdiag(0)
+    linked.eliminate_zeros()
+    linked.data[:] = 1.0
+    report(1.0)
+    return linked

@@ -39,16 +39,17 @@ OGR_TYPES = {
 }
 
 
-def write(path, fields, values, fid, geometry, wkb_type, crs, progress=None):
+def write(path, fields, values, fid, geometry, wkb_type, crs, progress=None, metadata=None):
     """Write one layer, named after the file, into a new GeoPackage at ``path``.
 
     ``fields`` are QgsFields' fields and ``values`` one list per field (plain Python, None
     for NULL); ``fid`` the position of the field holding unique feature ids, or None for
-    1, 2, ...; ``geometry`` WKB blobs (None for no geometry) of QGIS type ``wkb_type``."""
+    1, 2, ...; ``geometry`` WKB blobs (None for no geometry) of QGIS type ``wkb_type``;
+    ``metadata`` the layer's GDAL metadata items (QGIS shows DESCRIPTION as its abstract)."""
     report = progress or silent
     table = os.path.splitext(os.path.basename(path))[0]
     has_geometry = geometry is not None and wkb_type is not None
-    _create(path, table, fields, fid, wkb_type if has_geometry else None, crs)
+    _create(path, table, fields, fid, wkb_type if has_geometry else None, crs, metadata)
     count = len(values[0]) if values else len(geometry or [])
     ids = values[fid] if fid is not None else list(range(1, count + 1))
     columns = [_for_geopackage(f, v) for i, (f, v) in enumerate(zip(fields, values)) if i != fid]
@@ -77,7 +78,7 @@ def write(path, fields, values, fid, geometry, wkb_type, crs, progress=None):
     report(1.0)
 
 
-def _create(path, table, fields, fid, wkb_type, crs):
+def _create(path, table, fields, fid, wkb_type, crs, metadata=None):
     """The empty GeoPackage layer, made by GDAL."""
     srs = None
     if crs is not None and crs.isValid():
@@ -89,6 +90,8 @@ def _create(path, table, fields, fid, wkb_type, crs):
         raise OSError(f"GDAL cannot create {path}")
     geometry_type = ogr.wkbNone if wkb_type is None else _ogr_type(wkb_type)
     layer = dataset.CreateLayer(table, srs, geometry_type, ["FID=fid", "GEOMETRY_NAME=geom"])
+    if metadata:
+        layer.SetMetadata(metadata)
     for index, field in enumerate(fields):
         if index == fid:
             continue

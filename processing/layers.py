@@ -77,6 +77,7 @@ class Reader:
     def __init__(self, algorithm, parameters, context, feedback):
         self.algorithm, self.parameters, self.context, self.feedback = algorithm, parameters, context, feedback
         self._sources = {}
+        self.inputs = []  # {parameter, layer, features} of each layer read, for the outputs' provenance
 
     def source(self, key, needs=None):
         """The feature source of parameter ``key``; None for an optional one left empty.
@@ -133,7 +134,9 @@ class Reader:
         if source is None:
             return None
         layer = self.algorithm.parameterAsVectorLayer(self.parameters, key, self.context)
-        return read(source, layer, self.parameters.get(key), crs, self.context, fields, keep, geometry, progress)
+        features = read(source, layer, self.parameters.get(key), crs, self.context, fields, keep, geometry, progress)
+        self.inputs.append({"parameter": key, "layer": source.sourceName(), "features": len(features) + features.skipped})
+        return features
 
 
 def layer_numbers(layer, field):

@@ -32,6 +32,8 @@ LABELS = {
     "RRI": "Recapture Rate Index (RRI)",
     "AREA_SHARE": "Share of the area (or street length) flagged",
     "CAPTURED": "Incidents in the hot spots",
+    "NEIGHBORHOOD_USED": "Neighbourhood along the network used",
+    "HOT_SEGMENTS": "Hot street segments (any confidence)",
 }
 
 

@@ -32,17 +32,19 @@ from qgis.core import (
     QgsGeometry,
     QgsProcessingException,
     QgsProcessingOutputLayerDefinition,
+    QgsProcessingUtils,
+    QgsRasterLayer,
     QgsVectorLayer,
     QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime
 
 from ..core import Canceled, silent
-from . import geopackage
+from . import geopackage, provenance
 from .compat import DATE, DATE_TIME, FAST_INSERT, TIME, WKT_FOR_GDAL
 from .compat import field as make_field
 from .layers import rows_as_bytes
-from .styles import style_on_completion
+from .styles import apply_style, on_completion
 
 BATCH = 10_000  # features per addFeatures call (generic path)
 # fast DEFLATE (what any GIS reads), on every core: a tenth of the size of a plain GeoTIFF for sparse maps
@@ -67,6 +69,12 @@ class Writer:
     def __init__(self, algorithm, parameters, context, feedback):
         self.algorithm, self.parameters, self.context, self.feedback = algorithm, parameters, context, feedback
         self.written = []  # (destination, file path or None) of every output begun
+        self.choices = {}  # what the algorithm chose itself (automatic values), for the provenance
+
+    def provenance(self):
+        """This run's provenance record (provenance.py), as of now."""
+        reader = getattr(self.algorithm, "reader", None)
+        return provenance.record(self.algorithm, self.parameters, self.context, reader.inputs if reader else [], self.choices)
 
     # --- vector outputs ------------------------------------------------------------------
     def features(self, key, columns, base=None, rows=None, geometry=None, wkb_type=None, crs=None, style=None, progress=None):
@@ -83,13 +91,13 @@ class Writer:
             wkb_type = base.wkb_type if base is not None else QgsWkbTypes.Type.NoGeometry
         if crs is None and base is not None:
             crs = base.source_crs
+        record = self.provenance()
         path = self._geopackage_path(key)
         if path is not None:
-            destination = self._write_geopackage(key, path, fields, values, geometry, wkb_type, crs, progress or silent)
+            destination = self._write_geopackage(key, path, fields, values, geometry, wkb_type, crs, progress or silent, record)
         else:
             destination = self._write_sink(key, fields, values, geometry, wkb_type, crs, progress or silent)
-        if style:
-            style_on_completion(self.context, destination, style)
+        self._keep_with_output(destination, style, record)
         return destination
 
     def table(self, key, columns, progress=None):
@@ -174,7 +182,7 @@ class Writer:
             error = sink.lastError() if hasattr(sink, "lastError") else ""
             raise QgsProcessingException(f"Could not write the output: {error or 'the destination refused the features'}.")
 
-    def _write_geopackage(self, key, path, fields, values, geometry, wkb_type, crs, progress):
+    def _write_geopackage(self, key, path, fields, values, geometry, wkb_type, crs, progress, record):
         destination = self.algorithm.parameterAsOutputLayer(self.parameters, key, self.context)
         folder = os.path.dirname(os.path.abspath(destination))
         if not os.path.isdir(folder):
@@ -189,15 +197,20 @@ class Writer:
         if geometry is None or wkb_type == QgsWkbTypes.Type.NoGeometry:
             geometry, wkb_type = None, None
         try:
-            geopackage.write(destination, fields, values, fid, geometry, wkb_type, crs, progress)
+            metadata = {
+                "IDENTIFIER": record["algorithm_name"],
+                "DESCRIPTION": provenance.as_text(record),
+                provenance.KEY: provenance.as_json(record),
+            }
+            geopackage.write(destination, fields, values, fid, geometry, wkb_type, crs, progress, metadata)
         except (OSError, sqlite3.Error) as error:
             raise QgsProcessingException(f"Could not write {destination}: {error}") from None
         return destination
 
     # --- rasters and reports -------------------------------------------------------------
-    def raster(self, key, surface, grid, crs, metadata, description, style=None):
-        """A north-up Float32 GeoTIFF (row 0 of ``surface`` is the south edge) with
-        ``metadata`` (JSON-encoded values) and a band ``description``."""
+    def raster(self, key, surface, grid, crs, description, style=None):
+        """A north-up Float32 GeoTIFF (row 0 of ``surface`` is the south edge) with a band
+        ``description`` and the run's provenance in its metadata."""
         self._not_cancelled()
         path = self.algorithm.parameterAsOutputLayer(self.parameters, key, self.context)
         self.written.append((path, path))
@@ -214,14 +227,15 @@ class Writer:
             raise QgsProcessingException(f"Cannot write the raster {path}: check the folder exists and is writable.")
         dataset.SetGeoTransform((grid.xmin, grid.cell, 0.0, grid.ymax, 0.0, -grid.cell))
         dataset.SetProjection(crs.toWkt(WKT_FOR_GDAL))
-        dataset.SetMetadata({k: json.dumps(v) for k, v in metadata.items()}, "HOTSPOT_POLICING")
+        record = self.provenance()
+        dataset.SetMetadata({k: json.dumps(v) for k, v in {**record, **record["choices"]}.items()}, "HOTSPOT_POLICING")
+        dataset.SetMetadataItem("DESCRIPTION", provenance.as_text(record))
         band = dataset.GetRasterBand(1)
         band.SetDescription(description)
         band.WriteArray(surface[::-1])  # GDAL converts to Float32 as it writes
         band.FlushCache()
         dataset = None
-        if style:
-            style_on_completion(self.context, path, style)
+        self._keep_with_output(path, style, record, raster=True)
         return path
 
     def text(self, key, content):
@@ -242,6 +256,29 @@ class Writer:
             self.written.append((path, path))
         return path
 
+    def _keep_with_output(self, destination, style, record, raster=False):
+        """Store the style and the provenance with the output itself, so that it opens styled
+        and documented in any QGIS (not only when this run loads it): as the GeoPackage's or
+        database's default style, else a .qml beside the file; provenance inside GeoPackages
+        and GeoTIFFs, else a .json beside the file. Loaded in QGIS, it gets both too."""
+        path = _file_of(destination)
+        layer = _output_layer(destination, path, self.context, raster)
+        if layer is not None and layer.isValid():
+            layer.setMetadata(provenance.layer_metadata(layer, record))
+            if style:
+                apply_style(layer, style)
+                if not raster and layer.dataProvider().isSaveAndLoadStyleToDatabaseSupported():
+                    error = layer.saveStyleToDatabase(style, "Hot Spot Policing default style", True, "")
+                    if error:
+                        self.feedback.pushWarning(f"The style could not be stored with the output: {error}")
+                elif path:
+                    layer.saveNamedStyle(os.path.splitext(path)[0] + ".qml")
+        del layer  # let go of the file before Processing opens it
+        if path and (raster or not path.lower().endswith(".gpkg")):
+            with open(path + ".json", "w", encoding="utf-8") as handle:
+                handle.write(provenance.as_json(record))
+        on_completion(self.context, destination, style, record)
+
     # --- leaving nothing behind ----------------------------------------------------------
     def _not_cancelled(self):
         """Nothing is begun once the user has pressed Cancel."""
@@ -254,9 +291,11 @@ class Writer:
         for destination, path in self.written:
             loading.pop(destination, None)
             if path and os.path.isfile(path):
-                for suffix in ("", "-wal", "-shm", ".json", ".aux.xml"):
-                    if os.path.exists(path + suffix):
-                        os.remove(path + suffix)
+                for sidecar in [path + suffix for suffix in ("", "-wal", "-shm", ".json", ".aux.xml")] + [
+                    os.path.splitext(path)[0] + ".qml"
+                ]:
+                    if os.path.exists(sidecar):
+                        os.remove(sidecar)
                 if path.lower().endswith(".shp"):
                     for extension in (".shx", ".dbf", ".prj", ".cpg", ".qix"):
                         sidecar = os.path.splitext(path)[0] + extension
@@ -371,6 +410,20 @@ def _qdatetime(value):
 def _usable_ids(values):
     ids = [v for v in values if v is not None]
     return len(ids) == len(values) and all(isinstance(v, int) for v in ids) and len(set(ids)) == len(ids)
+
+
+def _output_layer(destination, path, context, raster):
+    """A layer on a written output: the memory layer Processing holds, the file, or the
+    provider URI a database destination names ("postgres://...")."""
+    if raster:
+        return QgsRasterLayer(path, "output", "gdal")
+    held = QgsProcessingUtils.mapLayerFromString(destination, context, False)
+    if held is not None:
+        return held
+    if path:
+        return QgsVectorLayer(path, "output", "ogr")
+    match = re.match(r"^(\w+)://(.+)$", destination)
+    return QgsVectorLayer(match[2], "output", match[1]) if match else None
 
 
 def _file_of(destination):

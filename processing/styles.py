@@ -14,31 +14,38 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QColor
 
-from .compat import POLYGON_GEOMETRY, STATISTIC_MAX
+from . import provenance
+from .compat import LINE_GEOMETRY, POLYGON_GEOMETRY, STATISTIC_MAX
 from .layers import layer_numbers
 
 STYLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources", "styles")
 
 
-class _StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
+class _OnLoad(QgsProcessingLayerPostProcessorInterface):
     # Processing keeps only a C++ pointer to a post-processor: keep the Python side alive.
     alive = []
 
-    def __init__(self, style):
+    def __init__(self, style, record):
         super().__init__()
-        self.style = style
+        self.style, self.record = style, record
 
     def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - Qt API
-        apply_style(layer, self.style)
+        if self.record is not None:
+            layer.setMetadata(provenance.layer_metadata(layer, self.record))
+        if self.style:
+            apply_style(layer, self.style)
 
 
-def style_on_completion(context, layer_id, style):
-    """Style the output ``layer_id`` with ``style`` when Processing loads it."""
+def on_completion(context, layer_id, style, record=None):
+    """Style the output ``layer_id`` with ``style`` and give it the provenance ``record`` as
+    its metadata when Processing loads it."""
     if context.willLoadLayerOnCompletion(layer_id):
-        processor = _StyleOnLoad(style)
-        _StyleOnLoad.alive.append(processor)
+        processor = _OnLoad(style, record)
+        _OnLoad.alive.append(processor)
         context.layerToLoadOnCompletionDetails(layer_id).setPostProcessor(processor)
 
+
+NOT_SIGNIFICANT = "#cfcfcf"  # light grey: seen on paper, yet quieter than every hot or cold class
 
 # Categorised styles, in plain language for police audiences (colours as ArcGIS's).
 CATEGORIES = {
@@ -48,7 +55,7 @@ CATEGORIES = {
             (3, "#d62f27", "Hot spot, 99% confidence"),
             (2, "#ed7551", "Hot spot, 95% confidence"),
             (1, "#fab984", "Hot spot, 90% confidence"),
-            (0, "#f4f4ee", "Not significant"),
+            (0, NOT_SIGNIFICANT, "Not significant"),
             (-1, "#c0ccbe", "Cold spot, 90% confidence"),
             (-2, "#849eba", "Cold spot, 95% confidence"),
             (-3, "#4575b5", "Cold spot, 99% confidence"),
@@ -73,7 +80,7 @@ CATEGORIES = {
             ("HL", "#f4a582", "High outlier among low values"),
             ("LH", "#92c5de", "Low outlier among high values"),
             ("LL", "#4575b5", "Low-low cluster"),
-            ("", "#f4f4ee", "Not significant"),
+            ("", NOT_SIGNIFICANT, "Not significant"),
         ],
     ),
 }
@@ -94,6 +101,8 @@ def apply_style(layer, style):
 
 
 def _categorise(layer, field, classes):
+    """Polygons a little transparent with a grey outline (the streets beneath stay readable);
+    lines wider the stronger the class, the quiet class thin."""
     categories = []
     for value, colour, label in classes:
         symbol = QgsSymbol.defaultSymbol(layer.geometryType())
@@ -101,6 +110,10 @@ def _categorise(layer, field, classes):
         if layer.geometryType() == POLYGON_GEOMETRY:
             symbol.symbolLayer(0).setStrokeColor(QColor("#8c8c8c"))
             symbol.symbolLayer(0).setStrokeWidth(0.1)
+            symbol.setOpacity(0.8)
+        elif layer.geometryType() == LINE_GEOMETRY:
+            strength = abs(value) if isinstance(value, int) else 2
+            symbol.setWidth(0.3 if colour == NOT_SIGNIFICANT else 0.5 + 0.35 * strength)
         categories.append(QgsRendererCategory(value, symbol, label))
     layer.setRenderer(QgsCategorizedSymbolRenderer(field, categories))
 

@@ -25,6 +25,7 @@ def parameters(folder):
         "localmoran": {**local, "OUTPUT": folder / "lm.gpkg"},
         "optimizedhotspots": {"INPUT": incidents, "STUDY_AREA": layer("study_area"), "OUTPUT": folder / "ohs.gpkg"},
         "streetsegments": {"INPUT": streets, "OUTPUT": folder / "segments.gpkg"},
+        "hotstreets": {"INCIDENTS": incidents, "STREETS": streets, "OUTPUT": folder / "hot_streets.gpkg"},
         "assignincidents": {"INCIDENTS": incidents, "SEGMENTS": streets, "OUTPUT": folder / "counts.gpkg"},
         "concentration": {"INPUT": hotspots, "FIELD": "n_incidents", "OUTPUT_HTML": folder / "concentration.html"},
         "patroldosage": {

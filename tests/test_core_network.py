@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hotspot_policing.core.network import junctions, nearest_segments, point_edge_distance
+from hotspot_policing.core.network import junctions, nearest_segments, point_edge_distance, segments_within
 
 
 def polylines_to_edges(lines):
@@ -139,3 +139,57 @@ def test_self_overlapping_lines_are_found():
     ]
     flags = self_overlapping_parts(np.concatenate(parts), np.array([len(p) for p in parts]), 1.0)
     assert flags.tolist() == [True, True, False, False]
+
+
+def floyd_warshall(node, lengths, nodes):
+    """All junction-to-junction street distances, the textbook way (independent of scipy)."""
+    distance = np.full((nodes, nodes), np.inf)
+    np.fill_diagonal(distance, 0.0)
+    for (a, b), length in zip(node, lengths):
+        distance[a, b] = distance[b, a] = min(distance[a, b], length)
+    for k in range(nodes):
+        distance = np.minimum(distance, distance[:, k : k + 1] + distance[k : k + 1, :])
+    return distance
+
+
+@pytest.mark.parametrize("distance", [0.0, 60.0, 150.0, 1000.0])
+def test_segments_within_a_walking_distance_equal_all_pairs_shortest_paths(distance):
+    rng = np.random.default_rng(7)
+    # a perturbed 9 x 9 street grid with some streets missing and a few parallel duplicates
+    side = 9
+    xy = np.array([(i * 100.0, j * 100.0) for i in range(side) for j in range(side)]) + rng.normal(0, 10, (side * side, 2))
+    pairs = [(i * side + j, (i + 1) * side + j) for i in range(side - 1) for j in range(side)]
+    pairs += [(i * side + j, i * side + j + 1) for i in range(side) for j in range(side - 1)]
+    pairs = [p for p in pairs if rng.random() > 0.2] + [pairs[3], pairs[10]]
+    node = np.array(pairs)
+    lengths = np.hypot(*(xy[node[:, 0]] - xy[node[:, 1]]).T) * rng.uniform(1.0, 1.3, len(node))  # curved streets
+    walk = floyd_warshall(node, lengths, len(xy))
+    between_ends = np.min([walk[node[:, a]][:, node[:, b]] for a in (0, 1) for b in (0, 1)], axis=0)
+    expected = between_ends <= distance
+    np.fill_diagonal(expected, False)
+
+    found = segments_within(node, lengths, xy, distance).toarray() > 0
+
+    np.testing.assert_array_equal(found, expected)
+    assert found.sum() > 0
+
+
+def test_segments_within_tiles_equal_one_search_over_the_whole_network():
+    """A thousand junctions, several tiles: the tiled search finds what shortest paths over the whole graph find."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import shortest_path
+    from scipy.spatial import Delaunay
+
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 3000, (1000, 2))
+    triangles = Delaunay(xy).simplices
+    node = np.unique(np.sort(np.concatenate([triangles[:, [0, 1]], triangles[:, [1, 2]], triangles[:, [0, 2]]]), axis=1), axis=0)
+    lengths = np.hypot(*(xy[node[:, 0]] - xy[node[:, 1]]).T)
+    walk = shortest_path(csr_matrix((lengths, (node[:, 0], node[:, 1])), shape=(1000, 1000)), directed=False)
+    between_ends = np.min([walk[node[:, a]][:, node[:, b]] for a in (0, 1) for b in (0, 1)], axis=0)
+    expected = between_ends <= 120.0
+    np.fill_diagonal(expected, False)
+
+    for per_tile, budget in ((1024, 20_000_000), (40, 20_000_000), (40, 500)):  # many tiles, many calls per tile
+        found = segments_within(node, lengths, xy, 120.0, per_tile=per_tile, budget=budget)
+        np.testing.assert_array_equal(found.toarray() > 0, expected)

@@ -9,7 +9,7 @@ import pytest
 from qgis.core import QgsFeatureRequest, QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import QDateTime
 
-from hotspot_policing.ui.detector_settings import Layer, Previous
+from hotspot_policing.ui.detector_settings import Layer, Output, Result
 
 from .conftest import SAMPLE_CITY
 
@@ -58,7 +58,7 @@ def test_filter_and_parameters(dialog):
     (extract, filtering), (algorithm, parameters) = dialog.settings().steps()
     assert extract == "native:extractbyexpression" and filtering["EXPRESSION"] == settings.expression()
     assert algorithm == "hotspotpolicing:optimizedhotspots" and parameters["CELL_SIZE"] == 150.0 and parameters["CELL_SHAPE"] == 1
-    assert parameters["INPUT"] == Previous("OUTPUT")
+    assert parameters["INPUT"] == Output(0) and parameters["OUTPUT"] == Result("", "gpkg")
 
 
 def test_run_calls_the_algorithm_and_finishes(dialog, qtbot):
@@ -71,27 +71,78 @@ def test_run_calls_the_algorithm_and_finishes(dialog, qtbot):
     assert dialog.messageLabel.text().startswith("Done")
 
 
-def test_gi_star_hot_streets_runs_two_steps(dialog, qtbot, tmp_path):
-    import processing
-
-    segments = processing.run(
-        "hotspotpolicing:streetsegments", {"INPUT": f"{SAMPLE_CITY}|layername=streets", "OUTPUT": str(tmp_path / "s.gpkg")}
-    )
-    layer = QgsVectorLayer(segments["OUTPUT"], "segments", "ogr")
-    QgsProject.instance().addMapLayer(layer)
+def test_hot_streets_on_raw_centrelines_with_a_patrol_plan_saved_in_a_folder(dialog, qtbot, tmp_path):
+    streets = QgsProject.instance().mapLayersByName("streets")[0]  # centre-lines as a city publishes them
     dialog.detectorCombo.setCurrentIndex(3)
-    dialog.streetsCombo.setLayer(layer)
+    dialog.streetsCombo.setLayer(streets)
     dialog.fromEdit.setDateTime(QDateTime.fromString("2023-01-01T00:00:00", "yyyy-MM-ddTHH:mm:ss"))
-    _, (first, parameters), (second, gi_parameters) = dialog.run()
-    assert first == "hotspotpolicing:assignincidents" and parameters["SEGMENTS"] == Layer(layer.id())
-    assert (
-        second == "hotspotpolicing:gistar"
-        and gi_parameters["WEIGHTS"] == 3
-        and gi_parameters["FDR"]
-        and gi_parameters["INPUT"] == Previous("OUTPUT")
-    )
+    dialog.folderWidget.setFilePath(str(tmp_path))
+    dialog.planGroup.setChecked(True)
+    assert [dialog.riskCombo.itemData(i) for i in range(dialog.riskCombo.count())] == ["incident_count", "weight_sum", "incidents_per_km"]
+    dialog.riskCombo.setCurrentIndex(2)
+    loaded = set(QgsProject.instance().mapLayers())
+
+    _, (first, parameters), (second, plan) = dialog.run()
+
+    assert first == "hotspotpolicing:hotstreets" and parameters["STREETS"] == Layer(streets.id())
+    assert second == "hotspotpolicing:patroldosage" and plan["HOTSPOTS"] == Output(1) and plan["RISK_FIELD"] == "incidents_per_km"
+    end = dialog.toEdit.dateTime().toString("yyyy-MM-dd")
+    assert parameters["OUTPUT"] == Result(str(tmp_path / f"hot_streets_{end}.gpkg"), "gpkg")
     qtbot.waitUntil(lambda: dialog.runButton.isEnabled(), timeout=120000)
     assert dialog.messageLabel.text().startswith("Done"), dialog.feedback.textLog()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"hot_streets_{end}.gpkg", f"patrol_plan_{end}.gpkg"]
+    shown = [QgsProject.instance().mapLayer(i) for i in set(QgsProject.instance().mapLayers()) - loaded]
+    assert sorted(layer.name() for layer in shown) == ["Gi* hot streets", "Patrol plan"]
+    hot = next(layer for layer in shown if layer.name() == "Gi* hot streets")
+    assert hot.featureCount() > streets.featureCount()  # cut at junctions, not per whole street
+    # a second run never overwrites the first
+    assert dialog.settings().steps()[1][1]["OUTPUT"].path.endswith(f"hot_streets_{end}_2.gpkg")
+
+
+def test_a_failed_run_says_why(dialog, qtbot):
+    far = QgsVectorLayer("LineString?crs=EPSG:32630", "far streets", "memory")
+    from qgis.core import QgsFeature, QgsGeometry
+
+    for k in range(3):
+        feature = QgsFeature()
+        feature.setGeometry(QgsGeometry.fromWkt(f"LINESTRING ({k * 100} 0, {k * 100 + 100} 0)"))
+        far.dataProvider().addFeatures([feature])
+    QgsProject.instance().addMapLayer(far)
+    dialog.detectorCombo.setCurrentIndex(3)
+    dialog.streetsCombo.setLayer(far)
+    dialog.periodCheck.setChecked(False)
+    dialog.run()
+    qtbot.waitUntil(lambda: dialog.runButton.isEnabled(), timeout=60000)
+    assert dialog.messageLabel.text().startswith("Hot streets (Gi* on street segments) stopped: No incident of 'incidents'")
+
+
+def test_period_study_area_and_plan_choices(dialog):
+    incidents = dialog.layerCombo.currentLayer()
+    latest = max(f["occurred_at"] for f in incidents.getFeatures())
+    assert dialog.toEdit.dateTime() == latest  # the data's last day, not today
+    assert dialog.fromEdit.dateTime() == latest.addDays(-28)
+    area = QgsVectorLayer("Polygon?crs=" + incidents.crs().authid(), "area", "memory")
+    QgsProject.instance().addMapLayer(area)
+    dialog.areaCombo.setLayer(area)
+    dialog.detectorCombo.setCurrentIndex(1)
+    steps = dialog.settings().steps()
+    assert steps[1] == (
+        "native:extractbylocation",
+        {"INPUT": Output(0), "PREDICATE": 0, "INTERSECT": Layer(area.id()), "OUTPUT": "TEMPORARY_OUTPUT"},
+    )
+    assert steps[2][1]["STUDY_AREA"] == Layer(area.id()) and steps[2][1]["INPUT"] == Output(1)
+    dialog.detectorCombo.setCurrentIndex(0)
+    assert not dialog.planGroup.isEnabled() and dialog.riskCombo.count() == 0  # a surface has no places to patrol
+    for index in (1, 2, 3):
+        dialog.detectorCombo.setCurrentIndex(index)
+        offered = [dialog.riskCombo.itemData(i) for i in range(dialog.riskCombo.count())]
+        assert offered and "fid" not in offered and dialog.planGroup.isEnabled()
+    dialog.detectorCombo.setCurrentIndex(2)
+    streets = QgsProject.instance().mapLayersByName("streets")[0]
+    dialog.streetsCombo.setLayer(streets)
+    steps = dialog.settings().steps()
+    assert [algorithm for algorithm, _ in steps][-2:] == ["hotspotpolicing:streetsegments", "hotspotpolicing:assignincidents"]
+    assert steps[-1][1]["SEGMENTS"] == Output(len(steps) - 2)
 
 
 def test_cancel_stops_the_run(dialog, qtbot):
@@ -126,8 +177,11 @@ def test_bad_choices_get_a_message(dialog):
     assert dialog.run() is None and "No incident matches" in dialog.messageLabel.text()
     dialog.detectorCombo.setCurrentIndex(2)
     dialog.streetsCombo.setLayer(None)
-    assert "street segments layer" in dialog.validate()
+    assert "need the street centre-lines" in dialog.validate()
     dialog.detectorCombo.setCurrentIndex(0)
+    dialog.folderWidget.setFilePath("/no/such/folder")
+    assert "The folder '/no/such/folder' does not exist" in dialog.validate()
+    dialog.folderWidget.setFilePath("")
     no_dates = QgsVectorLayer("Point?crs=EPSG:32630&field=offence:string", "no dates", "memory")
     QgsProject.instance().addMapLayer(no_dates)
     dialog.layerCombo.setLayer(no_dates)

@@ -14,16 +14,29 @@ from qgis.core import (
     QgsProcessingAlgRunnerTask,
     QgsProcessingContext,
     QgsProcessingFeedback,
-    QgsProcessingOutputLayerDefinition,
     QgsProcessingUtils,
     QgsProject,
+    QgsRasterLayer,
     QgsSettings,
+    QgsVectorLayer,
 )
+from qgis.gui import QgsFileWidget
 from qgis.PyQt import uic
-from qgis.PyQt.QtCore import QCoreApplication, QDateTime
+from qgis.PyQt.QtCore import QCoreApplication, QDate, QDateTime, Qt, QTime
 from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QFileDialog
 
-from .detector_settings import DETECTORS, RESULT, SCRATCH, SEGMENT_DETECTORS, DetectorSettings, Layer, Previous, describe
+from .detector_settings import (
+    DETECTORS,
+    PATROL_PLAN,
+    RISK_FIELDS,
+    SCRATCH,
+    SEGMENT_DETECTORS,
+    DetectorSettings,
+    Layer,
+    Output,
+    Result,
+    describe,
+)
 
 FORM, _ = uic.loadUiType(os.path.join(os.path.dirname(__file__), "detector_dialog.ui"))
 SETTINGS_KEY = "hotspot_policing/detector"
@@ -32,13 +45,27 @@ LABELS = ("Kernel density map", "Optimized hot spots (hexagons)", "Street segmen
 EXPLANATIONS = (
     "A smooth surface of where incidents concentrate (quartic kernel, incidents per km²).",
     "Statistically significant hot and cold cells: Gi* with FDR, scale chosen automatically.",
-    "Incidents counted on each street segment: choose the street segments layer below.",
-    "Statistically significant hot streets: incidents counted per segment, then Gi* over the street network with FDR.",
+    "Incidents counted on each street segment: the street centre-lines below are cut at every junction first.",
+    "Statistically significant hot streets: the centre-lines cut at junctions, incidents counted per segment, "
+    "then Gi* along the street network with FDR.",
 )
+RISK_LABELS = {"incident_count": "Incidents", "weight_sum": "Harm (weight sum)", "incidents_per_km": "Incidents per km"}
 
 
 def tr(text):
     return QCoreApplication.translate("DetectorDialog", text)
+
+
+class ErrorKeepingFeedback(QgsProcessingFeedback):
+    """Feedback that keeps the last error, so the dialog can say why a run stopped."""
+
+    def __init__(self):
+        super().__init__()
+        self.errors = []
+
+    def reportError(self, error, fatal=False):  # noqa: N802 - QGIS API
+        self.errors.append(error)
+        super().reportError(error, fatal)
 
 
 class DetectorDialog(QDialog, FORM):
@@ -52,14 +79,16 @@ class DetectorDialog(QDialog, FORM):
         self.layerCombo.setFilters(QgsMapLayerProxyModel.Filter.PointLayer)
         self.streetsCombo.setFilters(QgsMapLayerProxyModel.Filter.LineLayer)
         self.streetsCombo.setAllowEmptyLayer(True)
+        self.areaCombo.setFilters(QgsMapLayerProxyModel.Filter.PolygonLayer)
+        self.areaCombo.setAllowEmptyLayer(True)
+        self.areaCombo.setLayer(None)
+        self.folderWidget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.dateFieldCombo.setAllowEmptyFieldName(True)
         self.layerCombo.layerChanged.connect(self._layer_changed)
+        self.dateFieldCombo.fieldChanged.connect(self._latest_days)
         for label in LABELS:
             self.detectorCombo.addItem(tr(label))
         self.detectorCombo.currentIndexChanged.connect(self._detector_changed)
-        now = QDateTime.currentDateTime()
-        self.toEdit.setDateTime(now)
-        self.fromEdit.setDateTime(now.addDays(-28))
         self.runButton = self.buttonBox.addButton(tr("Run"), QDialogButtonBox.ButtonRole.ActionRole)
         self.cancelButton = self.buttonBox.addButton(tr("Cancel run"), QDialogButtonBox.ButtonRole.ActionRole)
         self.cancelButton.setEnabled(False)
@@ -81,7 +110,7 @@ class DetectorDialog(QDialog, FORM):
     # --- state -------------------------------------------------------------------------
     def settings(self):
         """The dialog's choices as a DetectorSettings (what presets store and runs use)."""
-        layer, streets = self.layerCombo.currentLayer(), self.streetsCombo.currentLayer()
+        layer, streets, area = self.layerCombo.currentLayer(), self.streetsCombo.currentLayer(), self.areaCombo.currentLayer()
         return DetectorSettings(
             layer=layer.id() if layer else "",
             date_field=self.dateFieldCombo.currentField(),
@@ -91,6 +120,11 @@ class DetectorDialog(QDialog, FORM):
             detector=DETECTORS[self.detectorCombo.currentIndex()],
             size=self.sizeSpin.value(),
             streets=streets.id() if streets else "",
+            study_area=area.id() if area else "",
+            folder=self.folderWidget.filePath(),
+            plan=self.planGroup.isChecked(),
+            risk_field=self.riskCombo.currentData() or "",
+            patrol_minutes=self.minutesSpin.value(),
             start=self.fromEdit.dateTime().toString("yyyy-MM-ddTHH:mm:ss"),
             end=self.toEdit.dateTime().toString("yyyy-MM-ddTHH:mm:ss"),
         )
@@ -110,6 +144,11 @@ class DetectorDialog(QDialog, FORM):
         streets = QgsProject.instance().mapLayer(settings.streets)
         if streets is not None:
             self.streetsCombo.setLayer(streets)
+        self.areaCombo.setLayer(QgsProject.instance().mapLayer(settings.study_area))
+        self.folderWidget.setFilePath(settings.folder)
+        self.planGroup.setChecked(bool(settings.plan))
+        self.riskCombo.setCurrentIndex(max(self.riskCombo.findData(settings.risk_field), 0))
+        self.minutesSpin.setValue(float(settings.patrol_minutes))
 
     def validate(self):
         """What stops a run, in words for the analyst (None when all is well)."""
@@ -121,7 +160,9 @@ class DetectorDialog(QDialog, FORM):
         if self.fromEdit.dateTime() > self.toEdit.dateTime():
             return tr("The period starts after it ends.")
         if DETECTORS[self.detectorCombo.currentIndex()] in SEGMENT_DETECTORS and self.streetsCombo.currentLayer() is None:
-            return tr("Street segments need a street segments layer.")
+            return tr("Street detectors need the street centre-lines: choose them under Streets.")
+        if self.folderWidget.filePath() and not os.path.isdir(self.folderWidget.filePath()):
+            return tr("The folder '{}' does not exist: choose an existing folder or leave it empty.").format(self.folderWidget.filePath())
         return None
 
     def _matches(self, settings):
@@ -145,32 +186,35 @@ class DetectorDialog(QDialog, FORM):
         self.steps = settings.steps()
         self.context = QgsProcessingContext()
         self.context.setProject(QgsProject.instance())
-        self.feedback = QgsProcessingFeedback()
+        self.feedback = ErrorKeepingFeedback()
+        self.outputs, self.results = [], []  # each step's results; (file, layer name) of what to show
         self.feedback.progressChanged.connect(lambda value: self.progressBar.setValue(int(value)))
         for line in describe(self.steps, lambda layer_id: QgsProject.instance().mapLayer(layer_id).source()):
             self.feedback.pushCommandInfo(line)
         self.runButton.setEnabled(False)
         self.cancelButton.setEnabled(True)
-        self._start(0, {})
+        self._start(0)
         return self.steps
 
-    def _start(self, number, previous):
+    def _start(self, number):
         algorithm_id, parameters = self.steps[number]
-        parameters = {key: self._resolve(value, previous) for key, value in parameters.items()}
+        parameters = {key: self._resolve(value, algorithm_id) for key, value in parameters.items()}
         algorithm = QgsApplication.processingRegistry().createAlgorithmById(algorithm_id)
         self.task = QgsProcessingAlgRunnerTask(algorithm, parameters, self.context, self.feedback)
         self.task.executed.connect(lambda ok, results: self._finished(number, algorithm, ok, results))
         self.messageLabel.setText(tr("Running {}…").format(algorithm.displayName()))
         QgsApplication.taskManager().addTask(self.task)
 
-    @staticmethod
-    def _resolve(value, previous):
+    def _resolve(self, value, algorithm_id):
         if isinstance(value, Layer):
             return QgsProject.instance().mapLayer(value.id)
-        if isinstance(value, Previous):
-            return previous[value.key]
-        if value == RESULT:
-            return QgsProcessingOutputLayerDefinition("TEMPORARY_OUTPUT", QgsProject.instance())
+        if isinstance(value, Output):
+            return self.outputs[value.step][value.key]
+        if isinstance(value, Result):  # a file, which carries its style: shown once every step is done
+            path = value.path or QgsProcessingUtils.generateTempFilename(f"result.{value.extension}")
+            label = "Patrol plan" if algorithm_id == PATROL_PLAN else LABELS[DETECTORS.index(algorithm_id)]
+            self.results.append((path, tr(label)))
+            return path
         if value == SCRATCH:  # a file: a memory layer made in the task's thread is not the next task's to read
             return QgsProcessingUtils.generateTempFilename("step.gpkg")
         return value
@@ -184,23 +228,24 @@ class DetectorDialog(QDialog, FORM):
 
     def _finished(self, number, algorithm, ok, results):
         self.task = None  # the task manager deletes finished tasks
+        self.outputs.append(results)
         if ok and results and not self.feedback.isCanceled() and number + 1 < len(self.steps):
-            self._start(number + 1, results)
+            self._start(number + 1)
             return
         self.runButton.setEnabled(True)
         self.cancelButton.setEnabled(False)
-        if self.feedback.isCanceled():
-            self.messageLabel.setText(tr("Cancelled: nothing was added to the map."))
+        if self.feedback.isCanceled() or not ok:
+            for path, _ in self.results:  # results are complete or absent: no half of a run stays
+                remove_output(path)
+            if self.feedback.isCanceled():
+                self.messageLabel.setText(tr("Cancelled: nothing was added to the map."))
+            else:
+                reason = self.feedback.errors[-1] if self.feedback.errors else tr("see the Processing log for why.")
+                self.messageLabel.setText(tr("{} stopped: {}").format(algorithm.displayName(), reason))
             return
-        if not ok:
-            self.messageLabel.setText(tr("The run stopped: see the Processing log for why."))
-            return
-        try:
-            from processing.gui.Postprocessing import handleAlgorithmResults
-
-            handleAlgorithmResults(algorithm, self.context, self.feedback)
-        except ImportError:  # no Processing GUI (tests): the results stay in the context
-            pass
+        for path, name in self.results:  # opened from the file, so styled by the style stored in it
+            layer = QgsRasterLayer(path, name) if path.lower().endswith(".tif") else QgsVectorLayer(path, name, "ogr")
+            QgsProject.instance().addMapLayer(layer)
         self.messageLabel.setText(tr("Done: the result is on the map."))
 
     # --- presets -------------------------------------------------------------------------
@@ -257,14 +302,51 @@ class DetectorDialog(QDialog, FORM):
                 if field.typeName().lower() in ("datetime", "date"):
                     self.dateFieldCombo.setField(field.name())
                     break
+        self._latest_days()
+
+    def _latest_days(self, *_):
+        """The period: the last 28 days of the data (up to its latest incident), not of today."""
+        layer, field = self.layerCombo.currentLayer(), self.dateFieldCombo.currentField()
+        latest = latest_time(layer, field) if layer is not None and field else None
+        latest = latest if latest is not None and latest.isValid() else QDateTime.currentDateTime()
+        self.toEdit.setDateTime(latest)
+        self.fromEdit.setDateTime(latest.addDays(-28))
 
     def _detector_changed(self, index):
         self.explanationLabel.setText(tr(EXPLANATIONS[index]))
-        streets = DETECTORS[index] in SEGMENT_DETECTORS
+        detector = DETECTORS[index]
+        streets = detector in SEGMENT_DETECTORS
         self.streetsCombo.setEnabled(streets)
         self.sizeSpin.setEnabled(not streets)
+        current = self.riskCombo.currentData()
+        self.riskCombo.clear()
+        for name in RISK_FIELDS.get(detector, ()):
+            self.riskCombo.addItem(tr(RISK_LABELS[name]), name)
+        self.riskCombo.setCurrentIndex(max(self.riskCombo.findData(current), 0))
+        self.planGroup.setEnabled(detector in RISK_FIELDS)
+        no_places = tr("A density surface has no places to patrol: choose hexagons or streets.")
+        self.planGroup.setToolTip("" if detector in RISK_FIELDS else no_places)
 
     def _help(self):
         """The chosen detector's Processing help, in the dialog."""
         algorithm = QgsApplication.processingRegistry().algorithmById(DETECTORS[self.detectorCombo.currentIndex()])
         self.messageLabel.setText(algorithm.shortHelpString())
+
+
+def remove_output(path):
+    """A result file and what is stored beside it (style, provenance, GeoPackage journals)."""
+    for name in [path + suffix for suffix in ("", "-wal", "-shm", ".json", ".aux.xml")] + [os.path.splitext(path)[0] + ".qml"]:
+        if os.path.exists(name):
+            os.remove(name)
+
+
+def latest_time(layer, field):
+    """The latest value of a date, date-time or ISO text field, as a QDateTime (None if none)."""
+    value = layer.maximumValue(layer.fields().indexOf(field))
+    if isinstance(value, QDateTime):
+        return value
+    if isinstance(value, QDate):
+        return QDateTime(value, QTime(23, 59, 59))
+    if isinstance(value, str):
+        return QDateTime.fromString(value, Qt.DateFormat.ISODate)
+    return None

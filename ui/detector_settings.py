@@ -2,20 +2,38 @@
 settings apart from its GUI): plain data that presets store, and the public Processing
 algorithms it turns into, so every run can be repeated in a model or with qgis_process."""
 
+import os
 import shlex
 from dataclasses import asdict, dataclass, fields
 
-from ..processing.algorithms.local_statistic import Neighbours
 from ..processing.algorithms.optimized_hotspots import CellShape
 
 KERNEL_DENSITY = "hotspotpolicing:kerneldensity"
 OPTIMIZED = "hotspotpolicing:optimizedhotspots"
 SEGMENT_COUNTS = "hotspotpolicing:assignincidents"
-HOT_STREETS = "hotspotpolicing:gistar"
+HOT_STREETS = "hotspotpolicing:hotstreets"
 DETECTORS = (KERNEL_DENSITY, OPTIMIZED, SEGMENT_COUNTS, HOT_STREETS)
 SEGMENT_DETECTORS = (SEGMENT_COUNTS, HOT_STREETS)
+STREET_SEGMENTS = "hotspotpolicing:streetsegments"
+PATROL_PLAN = "hotspotpolicing:patroldosage"
 EXTRACT = "native:extractbyexpression"
+EXTRACT_IN_AREA = "native:extractbylocation"
 SNAP_TOLERANCE = 30.0
+# Fields of each detector's output that are a risk a patrol plan can follow (docs/methods.md
+# 4.1): counts and harm, never an id or a z-score. A density surface has no places to patrol.
+RISK_FIELDS = {
+    OPTIMIZED: ("incident_count",),
+    SEGMENT_COUNTS: ("incident_count", "incidents_per_km"),
+    HOT_STREETS: ("incident_count", "weight_sum", "incidents_per_km"),
+}
+# File names of the results (in the chosen folder) and their formats
+RESULT_NAMES = {
+    KERNEL_DENSITY: ("density", "tif"),
+    OPTIMIZED: ("hot_spots", "gpkg"),
+    SEGMENT_COUNTS: ("street_segments", "gpkg"),
+    HOT_STREETS: ("hot_streets", "gpkg"),
+    PATROL_PLAN: ("patrol_plan", "gpkg"),
+}
 
 
 @dataclass(frozen=True)
@@ -26,14 +44,23 @@ class Layer:
 
 
 @dataclass(frozen=True)
-class Previous:
-    """An output of the step before."""
+class Output:
+    """An output (``key``) of an earlier step (``step``, counted from 0)."""
 
-    key: str
+    step: int
+    key: str = "OUTPUT"
 
 
-RESULT = "RESULT"  # the output the user sees (loaded on the map)
-SCRATCH = "TEMPORARY_OUTPUT"  # an output only the next step reads
+@dataclass(frozen=True)
+class Result:
+    """An output the user keeps and sees on the map: ``path`` in the chosen folder, or a
+    temporary file of the given ``extension`` when no folder was chosen."""
+
+    path: str
+    extension: str
+
+
+SCRATCH = "TEMPORARY_OUTPUT"  # an output only a later step reads
 
 
 @dataclass
@@ -49,6 +76,11 @@ class DetectorSettings:
     detector: str = KERNEL_DENSITY
     size: float = 0.0
     streets: str = ""
+    study_area: str = ""
+    folder: str = ""
+    plan: bool = False
+    risk_field: str = ""
+    patrol_minutes: float = 120.0
     start: str = ""
     end: str = ""
 
@@ -73,38 +105,54 @@ class DetectorSettings:
             parts.append(f"({self.filter})")
         return " AND ".join(parts)
 
+    def can_plan(self):
+        return self.detector in RISK_FIELDS
+
     def steps(self):
         """[(algorithm id, parameters)] to run one after another. Parameters hold Layer(id)
-        for project layers, Previous(key) for an output of the step before, RESULT for the
-        output to show and SCRATCH for one only the next step reads."""
+        for project layers, Output(step, key) for an earlier step's output, Result for an
+        output to keep and show, SCRATCH for one only a later step reads."""
         steps, incidents = [], Layer(self.layer)
+
+        def add(algorithm, parameters):
+            steps.append((algorithm, parameters))
+            return Output(len(steps) - 1)
+
         if self.expression():
-            steps.append((EXTRACT, {"INPUT": incidents, "EXPRESSION": self.expression(), "OUTPUT": SCRATCH}))
-            incidents = Previous("OUTPUT")
+            incidents = add(EXTRACT, {"INPUT": incidents, "EXPRESSION": self.expression(), "OUTPUT": SCRATCH})
+        area = Layer(self.study_area) if self.study_area else None
+        if area is not None:  # incidents outside the study area are no one's to patrol
+            incidents = add(EXTRACT_IN_AREA, {"INPUT": incidents, "PREDICATE": 0, "INTERSECT": area, "OUTPUT": SCRATCH})
+        result = self._result(self.detector)
         if self.detector == KERNEL_DENSITY:
-            steps.append((KERNEL_DENSITY, {"INPUT": incidents, "BANDWIDTH": self.size, "CELL_SIZE": 0.0, "OUTPUT": RESULT}))
+            found = add(KERNEL_DENSITY, {"INPUT": incidents, "BANDWIDTH": self.size, "CELL_SIZE": 0.0, "OUTPUT": result})
         elif self.detector == OPTIMIZED:
-            steps.append((OPTIMIZED, {"INPUT": incidents, "CELL_SHAPE": int(CellShape.HEXAGON), "CELL_SIZE": self.size, "OUTPUT": RESULT}))
+            parameters = {"INPUT": incidents, "CELL_SHAPE": int(CellShape.HEXAGON), "CELL_SIZE": self.size, "OUTPUT": result}
+            found = add(OPTIMIZED, parameters | ({"STUDY_AREA": area} if area else {}))
+        elif self.detector == SEGMENT_COUNTS:  # cut the centre-lines first: never count per whole street
+            segments = add(STREET_SEGMENTS, {"INPUT": Layer(self.streets), "OUTPUT": SCRATCH})
+            counting = {"INCIDENTS": incidents, "SEGMENTS": segments, "TOLERANCE": SNAP_TOLERANCE, "OUTPUT": result}
+            found = add(SEGMENT_COUNTS, counting)
         else:
-            counting = {"INCIDENTS": incidents, "SEGMENTS": Layer(self.streets), "TOLERANCE": SNAP_TOLERANCE}
-            if self.detector == SEGMENT_COUNTS:
-                steps.append((SEGMENT_COUNTS, {**counting, "OUTPUT": RESULT}))
-            else:
-                steps.append((SEGMENT_COUNTS, {**counting, "OUTPUT": SCRATCH}))
-                steps.append(
-                    (
-                        HOT_STREETS,
-                        {
-                            "INPUT": Previous("OUTPUT"),
-                            "FIELD": "incident_count",
-                            "WEIGHTS": int(Neighbours.NETWORK),
-                            "NETWORK_STEPS": 1,
-                            "FDR": True,
-                            "OUTPUT": RESULT,
-                        },
-                    )
-                )
+            streets = {"STREETS": Layer(self.streets), "SNAP_TOLERANCE": SNAP_TOLERANCE}
+            found = add(HOT_STREETS, {"INCIDENTS": incidents, **streets, "OUTPUT": result})
+        if self.plan and self.can_plan():
+            plan = {"HOTSPOTS": found, "PATROL_MINUTES": self.patrol_minutes, "OUTPUT": self._result(PATROL_PLAN)}
+            add(PATROL_PLAN, plan | ({"RISK_FIELD": self.risk_field} if self.risk_field else {}))
         return steps
+
+    def _result(self, algorithm):
+        """Where ``algorithm``'s result goes: a new file in the folder (never over an
+        earlier run's), named after what it holds and the period's last day."""
+        name, extension = RESULT_NAMES[algorithm]
+        if not self.folder:
+            return Result("", extension)
+        stem = os.path.join(self.folder, f"{name}_{self.end[:10]}" if self.end and self.use_period else name)
+        path, number = f"{stem}.{extension}", 1
+        while os.path.exists(path):
+            number += 1
+            path = f"{stem}_{number}.{extension}"
+        return Result(path, extension)
 
 
 def describe(steps, layer_source):
@@ -116,10 +164,10 @@ def describe(steps, layer_source):
         for key, value in parameters.items():
             if isinstance(value, Layer):
                 value = layer_source(value.id)
-            elif isinstance(value, Previous):
-                value = f"<{value.key} of step {number - 1}>"
-            elif value == RESULT:
-                value = "TEMPORARY_OUTPUT"
+            elif isinstance(value, Output):
+                value = f"<{value.key} of step {value.step + 1}>"
+            elif isinstance(value, Result):
+                value = value.path or "TEMPORARY_OUTPUT"
             values.append(shlex.quote(f"{key}={value}"))
         lines.append(f"{number}. qgis_process run {algorithm} -- " + " ".join(values))
     return lines

@@ -5,6 +5,7 @@ from .briefing_map import BriefingMap
 from .concentration import Concentration
 from .evaluate_forecast import EvaluateForecast
 from .gistar import GiStar
+from .hot_streets import HotStreets
 from .kernel_density import KernelDensity
 from .local_moran import LocalMoran
 from .observed_dosage import ObservedDosage
@@ -17,6 +18,7 @@ ALGORITHMS = (
     GiStar,
     LocalMoran,
     OptimizedHotspots,
+    HotStreets,
     StreetSegments,
     AssignIncidents,
     Concentration,

@@ -1,6 +1,5 @@
 """hotspotpolicing:kerneldensity: a kernel density hot spot map (GeoTIFF) from incidents."""
 
-import json
 import math
 
 import numpy as np
@@ -107,24 +106,19 @@ class KernelDensity(IncidentAlgorithm, name="kerneldensity", methods="1"):
         in_area_units = (weights if weights is not None else 1.0) * np.full(len(points.x), to_area_unit)  # per area unit, not per map unit²
         surface = kde.density(points.x, points.y, grid, kernel, bandwidth, in_area_units, progress=stage(feedback, 10, 95))
 
-        weight_field = self.parameterAsString(parameters, self.WEIGHT_FIELD, context) or None
-        provenance = {
-            "algorithm": "hotspotpolicing:kerneldensity",
-            "kernel": kernel,
-            "bandwidth": bandwidth,
-            "bandwidth_automatic": self.parameterAsDouble(parameters, self.BANDWIDTH, context) == 0,
-            "cell_size": cell,
-            "cell_size_automatic": self.parameterAsDouble(parameters, self.CELL_SIZE, context) == 0,
-            "grid": {"xmin": grid.xmin, "ymin": grid.ymin, "columns": grid.ncols, "rows": grid.nrows},
-            "crs": crs.authid() or crs.toWkt(),
-            "incidents": int(len(points.x)),
-            "weight_field": weight_field,
-            "total_weight": float(weights.sum()) if weights is not None else float(len(points.x)),
-            "units": f"incidents per {area_label}",
-        }
-        output = self.writer.raster(self.OUTPUT, surface, grid, crs, provenance, provenance["units"], style="density")
-        with open(output + ".json", "w", encoding="utf-8") as handle:
-            json.dump(provenance, handle, indent=2)
+        self.writer.choices.update(
+            kernel=kernel,
+            bandwidth=bandwidth,
+            bandwidth_automatic=self.parameterAsDouble(parameters, self.BANDWIDTH, context) == 0,
+            cell_size=cell,
+            cell_size_automatic=self.parameterAsDouble(parameters, self.CELL_SIZE, context) == 0,
+            grid={"xmin": grid.xmin, "ymin": grid.ymin, "columns": grid.ncols, "rows": grid.nrows},
+            crs=crs.authid() or crs.toWkt(),
+            incidents=int(len(points.x)),
+            total_weight=float(weights.sum()) if weights is not None else float(len(points.x)),
+            units=f"incidents per {area_label}",
+        )
+        output = self.writer.raster(self.OUTPUT, surface, grid, crs, self.writer.choices["units"], style="density")
         return {self.OUTPUT: output, "BANDWIDTH_USED": bandwidth, "CELL_SIZE_USED": cell, "INCIDENT_COUNT": len(points.x)}
 
     def _grid(self, parameters, context, kernel, points, weights, feedback):

@@ -53,31 +53,37 @@ class StreetSegments(HotspotAlgorithm, name="streetsegments", group="streetsegme
         tolerance = self.positive(parameters, self.TOLERANCE, context, "1 m")
         crs = self.reader.crs(self.INPUT)
         lines = usable_lines(self.reader.read(self.INPUT, crs, ALL_FIELDS, keep=True, progress=stage(feedback, 0, 30)), feedback)
-        overlapping = self_overlapping_parts(lines.vertices, lines.sizes, tolerance)
-        if overlapping.any():
-            names = sorted(set(lines.ids[lines.part_owner[overlapping]].tolist()))
-            feedback.pushWarning(
-                self.tr("Skipped {} line parts that run back over themselves (features {}); fix their digitising to keep them.").format(
-                    int(overlapping.sum()), ", ".join(map(str, names[:20])) + (" ..." if len(names) > 20 else "")
-                )
-            )
-        keep = ~overlapping
-        vertices, sizes, part_owner = lines.vertices[np.repeat(keep, lines.sizes)], lines.sizes[keep], lines.part_owner[keep]
-        segments = split_at_junctions(vertices, sizes, tolerance, progress=stage(feedback, 30, 60))
-        feedback.pushInfo(self.tr("{} centre-lines ({} parts) became {} street segments.").format(len(lines), len(sizes), len(segments)))
+        segments, rows = street_segments(lines, tolerance, feedback, progress=stage(feedback, 30, 60))
         lengths, _ = line_lengths_and_centroids(segments.vertices, segments.sizes, np.arange(len(segments)), len(segments))
         columns = [Column("segment_id", "int", np.arange(1, len(segments) + 1)), Column("length", "double", lengths)]
         destination = self.writer.features(
             self.OUTPUT,
             columns,
             base=lines,
-            rows=part_owner[segments.part],
+            rows=rows,
             geometry=linestrings_wkb(segments.vertices, segments.sizes),
             wkb_type=QgsWkbTypes.Type.LineString,
             crs=crs,
             progress=stage(feedback, 60, 100),
         )
         return {self.OUTPUT: destination, "SEGMENT_COUNT": len(segments)}
+
+
+def street_segments(lines, tolerance, feedback, progress=None):
+    """The centre-lines cut at every junction: (Segments, the line row of each segment).
+    Line parts that run back over themselves are skipped, with a warning naming them."""
+    overlapping = self_overlapping_parts(lines.vertices, lines.sizes, tolerance)
+    if overlapping.any():
+        names = sorted(set(lines.ids[lines.part_owner[overlapping]].tolist()))
+        feedback.pushWarning(
+            "Skipped {} line parts of '{}' that run back over themselves (features {}); fix their digitising to keep them.".format(
+                int(overlapping.sum()), lines.name, ", ".join(map(str, names[:20])) + (" ..." if len(names) > 20 else "")
+            )
+        )
+    keep = ~overlapping
+    segments = split_at_junctions(lines.vertices[np.repeat(keep, lines.sizes)], lines.sizes[keep], tolerance, progress=progress)
+    feedback.pushInfo(f"{len(lines)} centre-lines ({int(keep.sum())} parts) became {len(segments)} street segments.")
+    return segments, lines.part_owner[keep][segments.part]
 
 
 def usable_lines(lines, feedback):

@@ -1,0 +1,177 @@
+"""hotspotpolicing:hotstreets: raw street centre-lines and incidents to significant hot streets,
+in one run: cut the lines at junctions, count incidents per segment, Gi* over the network."""
+
+import numpy as np
+from qgis.core import (
+    QgsProcessingException,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFeatureSource,
+    QgsUnitTypes,
+    QgsWkbTypes,
+)
+
+from ...core import local_stats
+from ...core import weights as spatial_weights
+from ...core.geometry import line_lengths_and_centroids
+from ...core.network import junctions, nearest_segments, segments_within
+from ..compat import LINE_SOURCE, METERS
+from ..layers import ALL_FIELDS, LINES
+from ..reports import log_figures
+from ..sinks import Column, linestrings_wkb
+from .base import IncidentAlgorithm, stage
+from .street_segments import street_segments, usable_lines
+
+
+class HotStreets(IncidentAlgorithm, name="hotstreets", methods="3.5"):
+    INCIDENTS, STREETS, SNAP_TOLERANCE, NEIGHBORHOOD = "INCIDENTS", "STREETS", "SNAP_TOLERANCE", "NEIGHBORHOOD"
+    PERMUTATIONS, FDR, SEED, NODE_TOLERANCE, OUTPUT = "PERMUTATIONS", "FDR", "SEED", "NODE_TOLERANCE", "OUTPUT"
+
+    DISPLAY_NAME = "Hot streets (Gi* on street segments)"
+    TAGS = "hot streets,street segment,gi*,getis,ord,network,centreline,centerline,micro places,hot spot"
+    HELP = (
+        "<p>Finds the street segments where crime concentrates beyond chance, straight from a "
+        "street centre-line layer as cities publish it and the incident points.</p>"
+        "<p><b>Method.</b> (1) The centre-lines are cut into street segments from junction to "
+        "junction, as 'Street centre-lines to street segments' does. (2) Every incident goes to "
+        "its nearest segment within SNAP_TOLERANCE, as 'Assign incidents to street segments' "
+        "does; farther incidents are counted in the log and left out. (3) Getis-Ord Gi* is "
+        "computed on each segment's incident count (or its weight sum, e.g. harm, with a weight "
+        "field), with the segment's neighbours along the street network: two segments are "
+        "neighbours when one can walk from an end of one to an end of the other along at most "
+        "NEIGHBORHOOD of street; segments meeting at a junction always are. NEIGHBORHOOD = 0 "
+        "uses the median segment length (roughly: the next block in every direction).</p>"
+        "<p><b>Significance.</b> Counts per segment are skewed (most segments have none), so "
+        "by default the p-values come from 999 conditional permutations (SEED makes them "
+        "repeatable; 0 permutations gives normal p-values) and the confidence levels are "
+        "corrected for the many tests with the false discovery rate (FDR).</p>"
+        "<p><b>Output.</b> The street segments with every field of their centre-line, "
+        "segment_id, incident_count, weight_sum (the sum of the weight field, the count without "
+        "one), incidents_per_km, GiZScore, GiPValue, Gi_Bin (3 / 2 / 1: hot street with 99 / 95 "
+        "/ 90 % confidence, negative: cold, 0: not significant) and NNeighbors. Segments with "
+        "no neighbour (an isolated piece of street) get NULL statistics.</p>"
+    )
+
+    def initAlgorithm(self, config=None):
+        self.add_incidents_parameter()
+        streets = QgsProcessingParameterFeatureSource(self.STREETS, self.tr("Street centre-lines"), [LINE_SOURCE])
+        self.add(streets, "Street centre-lines as published (they are cut at junctions here) or street segments.")
+        self.add_weight_parameter("Optional: analyse the sum of this field per segment (e.g. harm) instead of the count.")
+        snap_help = "Incidents farther than this from every street are left out (geocoded addresses: 15-30 m)."
+        self.add_distance(self.SNAP_TOLERANCE, "Snapping tolerance", 30.0, self.STREETS, snap_help)
+        neighborhood_help = "Segments within this walking distance along the streets are neighbours. 0: the median segment length."
+        self.add_distance(self.NEIGHBORHOOD, "Neighbourhood along the network (0 = automatic)", 0.0, self.STREETS, neighborhood_help)
+        permutations_help = "Conditional permutations for pseudo p-values; 0 uses the normal approximation."
+        self.add_number(self.PERMUTATIONS, "Permutations (0 = analytical p-values)", 999, permutations_help, integer=True, maximum=99999)
+        fdr = QgsProcessingParameterBoolean(self.FDR, self.tr("False discovery rate (FDR) correction"), defaultValue=True)
+        self.add(fdr, "Benjamini-Hochberg correction of the confidence levels for the many segments tested at once.")
+        seed_help = "Seed of the permutations, so a run can be repeated exactly."
+        self.add_number(self.SEED, "Random seed", 1, seed_help, integer=True, advanced=True)
+        node_help = "Line ends this close to another line are joined to it when cutting the centre-lines at junctions."
+        self.add_distance(self.NODE_TOLERANCE, "Node tolerance", 1.0, self.STREETS, node_help, advanced=True)
+        self.add(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Hot streets")), "Street segments with counts and Gi* results.")
+        self.add_results(("SEGMENT_COUNT", "MATCHED", "UNMATCHED", "NEIGHBORHOOD_USED", "HOT_SEGMENTS"))
+
+    def process(self, parameters, context, feedback):
+        self.reader.source(self.STREETS, needs=LINES)
+        snap = self.positive(parameters, self.SNAP_TOLERANCE, context, "30 m")
+        node_tolerance = self.positive(parameters, self.NODE_TOLERANCE, context, "1 m")
+        crs = self.reader.crs(self.STREETS)
+        lines = usable_lines(self.reader.read(self.STREETS, crs, ALL_FIELDS, keep=True, progress=stage(feedback, 0, 15)), feedback)
+        incidents, weights = self.read_incidents(parameters, context, crs, progress=stage(feedback, 15, 30))
+
+        segments, rows = street_segments(lines, node_tolerance, feedback, progress=stage(feedback, 30, 40))
+        n = len(segments)
+        owner = np.repeat(np.arange(n), segments.sizes)
+        lengths, _ = line_lengths_and_centroids(segments.vertices, segments.sizes, np.arange(n), n)
+        same_segment = owner[:-1] == owner[1:]
+        edges = np.column_stack([segments.vertices[:-1][same_segment], segments.vertices[1:][same_segment]])
+        assignment = nearest_segments(incidents.x, incidents.y, edges, owner[:-1][same_segment], snap, progress=stage(feedback, 40, 55))
+        matched = assignment.segment >= 0
+        counts = np.bincount(assignment.segment[matched], minlength=n)
+        sums = np.bincount(assignment.segment[matched], None if weights is None else weights[matched], minlength=n)
+        unmatched = int((~matched).sum())
+        if unmatched:
+            feedback.pushWarning(
+                self.tr(
+                    "{} of {} incidents are farther than {:g} from every street and are left out: check SNAP_TOLERANCE or the CRS."
+                ).format(unmatched, len(matched), snap)
+            )
+        if not matched.any():
+            raise QgsProcessingException(
+                self.tr(
+                    "No incident of '{}' is within {:g} of a street of '{}'. "
+                    "Check that both layers cover the same place, or raise SNAP_TOLERANCE."
+                ).format(incidents.name, snap, lines.name)
+            )
+
+        last = np.cumsum(segments.sizes) - 1
+        ends = np.concatenate([segments.vertices[last - segments.sizes + 1], segments.vertices[last]])
+        node, _ = junctions(ends[:, 0], ends[:, 1], node_tolerance)
+        node_xy = np.column_stack([np.bincount(node, ends[:, 0]), np.bincount(node, ends[:, 1])]) / np.bincount(node)[:, None]
+        distance = self.parameterAsDouble(parameters, self.NEIGHBORHOOD, context)
+        if distance <= 0:
+            distance = float(np.median(lengths))
+            feedback.pushInfo(self.tr("Automatic neighbourhood (the median segment length): {:.6g}.").format(distance))
+        neighbours = segments_within(node.reshape(2, n).T, lengths, node_xy, distance, progress=stage(feedback, 55, 70))
+        linked = spatial_weights.cardinality(neighbours)
+        isolated = int((linked == 0).sum())
+        if isolated == n:
+            raise QgsProcessingException(
+                self.tr(
+                    "None of the {} street segments of '{}' meets another: the lines do not touch. Raise NODE_TOLERANCE "
+                    "if their ends stop short of each other, or check the layer holds a street network."
+                ).format(n, lines.name)
+            )
+        if isolated:
+            feedback.pushWarning(self.tr("{} of {} segments meet no other segment: their statistics are NULL.").format(isolated, n))
+
+        values = sums.astype(float)
+        if np.ptp(values) == 0:
+            raise QgsProcessingException(
+                self.tr("Every street segment has the same {}: there is no pattern to test.").format(
+                    "weight sum" if weights is not None else "incident count"
+                )
+            )
+        z = local_stats.gi_star(values, spatial_weights.with_self(neighbours))
+        permutations = self.parameterAsInt(parameters, self.PERMUTATIONS, context)
+        if permutations:
+            seed = self.parameterAsInt(parameters, self.SEED, context)
+            p = local_stats.permutation_p(values, neighbours, permutations, seed, progress=stage(feedback, 70, 90))
+        else:
+            p = local_stats.two_sided_p(z)
+        tested = linked > 0
+        z, p = np.where(tested, z, np.nan), np.where(tested, p, np.nan)
+        bins = local_stats.confidence_bins(z, p, self.parameterAsBool(parameters, self.FDR, context))
+
+        kilometres = lengths * QgsUnitTypes.fromUnitToUnitFactor(crs.mapUnits(), METERS) / 1000.0
+        columns = [
+            Column("segment_id", "int", np.arange(1, n + 1)),
+            Column("incident_count", "int", counts),
+            Column("weight_sum", "double", sums, self.tr("Harm (weight) sum") if weights is not None else self.tr("Incidents")),
+            Column("incidents_per_km", "double", np.divide(counts, kilometres, out=np.zeros(n), where=kilometres > 0)),
+            Column("GiZScore", "double", z, self.tr("Gi* z-score")),
+            Column("GiPValue", "double", p, self.tr("Gi* p-value")),
+            Column("Gi_Bin", "int", np.where(tested, bins, np.nan), self.tr("Hot/cold street confidence")),
+            Column("NNeighbors", "int", linked, self.tr("Number of neighbours")),
+        ]
+        destination = self.writer.features(
+            self.OUTPUT,
+            columns,
+            base=lines,
+            rows=rows,
+            geometry=linestrings_wkb(segments.vertices, segments.sizes),
+            wkb_type=QgsWkbTypes.Type.LineString,
+            crs=crs,
+            style="gi_bin",
+            progress=stage(feedback, 90, 100),
+        )
+        figures = {
+            "SEGMENT_COUNT": n,
+            "MATCHED": int(matched.sum()),
+            "UNMATCHED": unmatched,
+            "NEIGHBORHOOD_USED": distance,
+            "HOT_SEGMENTS": int((bins > 0).sum()),
+        }
+        log_figures(feedback, figures, figures, self.tr)
+        return {self.OUTPUT: destination, **figures}
