@@ -328,3 +328,40 @@ def segments_within(node, lengths, node_xy, distance, progress=None, per_tile=10
     linked.data[:] = 1.0
     report(1.0)
     return linked
+
+
+def cross_streets(ends, names, tolerance, network=None):
+    """The name of a differently named street meeting each end of each segment, to tell two
+    segments of one street apart ("Elm St between Oak Ave and Pine Rd"): an (n, 2) object
+    array, "" where no other street meets that end. ``ends`` (n, 2, 2) holds each segment's
+    first and last point; ``network`` (its ends and names) the streets to look among, by
+    default the segments themselves. Of several cross streets at one end, the first in
+    alphabetical order is taken, so the answer does not depend on the layers' order."""
+    names = _names(names)
+    network_ends, network_names = (ends, names) if network is None else (network[0], _names(network[1]))
+    points = np.asarray(ends, dtype=float).reshape(-1, 2)
+    found = cKDTree(points).sparse_distance_matrix(
+        cKDTree(np.asarray(network_ends, dtype=float).reshape(-1, 2)), tolerance, output_type="ndarray"
+    )
+    end, other_end = found["i"], found["j"]
+    other = np.repeat(network_names, 2)[other_end]
+    keep = (other != np.repeat(names, 2)[end]) & (other != "")
+    end, other = end[keep], other[keep].astype(str)
+    order = np.lexsort((other, end))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = end[order][1:] != end[order][:-1]
+    crossing = np.full(len(points), "", dtype=object)
+    crossing[end[order][first]] = other[order][first]
+    return crossing.reshape(-1, 2)
+
+
+def _names(names):
+    return np.array(["" if name is None else str(name).strip() for name in names], dtype=object)
+
+
+def place_name(street, crossing):
+    """'Elm St between Oak Ave and Pine Rd', 'Elm St at Oak Ave', or the street alone."""
+    found = sorted({c for c in crossing if c})
+    if len(found) == 2:
+        return f"{street} between {found[0]} and {found[1]}"
+    return f"{street} at {found[0]}" if found else street

@@ -3,6 +3,7 @@
 QGIS 3.30-3.36 moved many enums to ``Qgis.*``; QGIS 4 drops the old spellings. Each name
 here takes the new one where this QGIS has it and the 3.22 one otherwise."""
 
+import qgis.core
 from qgis.core import (
     Qgis,
     QgsCoordinateReferenceSystem,
@@ -44,6 +45,8 @@ NUMERIC_FIELD = _pick("ProcessingFieldParameterDataType", "Numeric", QgsProcessi
 ADVANCED = _pick("ProcessingParameterFlag", "Advanced", QgsProcessingParameterDefinition.Flag.FlagAdvanced)
 STATISTIC_MAX = _pick("RasterBandStatistic", "Max", QgsRasterBandStats.Stats.Max)
 FAST_INSERT = QgsFeatureSink.Flag.FastInsert
+# QgsMapLayerType is gone in QGIS 4: look it up only where Qgis.LayerType is missing
+RASTER_LAYER = Qgis.LayerType.Raster if hasattr(Qgis, "LayerType") else qgis.core.QgsMapLayerType.RasterLayer
 # QgsField.type() of the kinds the plugin reads and writes (QVariant and QMetaType ids agree)
 BOOL, INT, UINT, INT64, UINT64, DOUBLE, STRING, BYTES, DATE, TIME, DATE_TIME = 1, 2, 3, 4, 5, 6, 10, 12, 14, 15, 16
 WKT_FOR_GDAL = _pick("CrsWktVariant", "PreferredGdal", QgsCoordinateReferenceSystem.WktVariant.WKT_PREFERRED_GDAL)

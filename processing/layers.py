@@ -36,7 +36,7 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QDate, QDateTime, QTime, QVariant
+from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime, QVariant
 
 from ..core import geometry, silent
 from .compat import DATE, DATE_TIME, LINE_GEOMETRY, POINT_GEOMETRY, POLYGON_GEOMETRY, STRING
@@ -63,6 +63,22 @@ def is_time(field):
     """Date and date-time fields, and text fields named like times."""
     name = field.name().lower()
     return field.type() in (DATE, DATE_TIME) or (field.type() == STRING and ("time" in name or "date" in name or name.endswith("_at")))
+
+
+def latest_time(source):
+    """The latest value of the first time field of ``source`` (named as TIME_NAMES, else any
+    date or time field), as ISO text; None without one. Providers answer with one query."""
+    fields = list(source.fields())
+    by_name = {f.name().lower(): i for i, f in enumerate(fields)}
+    index = next((by_name[n] for n in TIME_NAMES if n in by_name), None)
+    if index is None:
+        index = next((i for i, f in enumerate(fields) if is_time(f)), None)
+    if index is None:
+        return None
+    value = source.maximumValue(index)
+    if isinstance(value, (QDateTime, QDate)):
+        return value.toString(Qt.DateFormat.ISODate) if value.isValid() else None
+    return str(value) if value not in (None, NULL) and str(value) else None
 
 
 def is_identifier(name):
@@ -135,7 +151,10 @@ class Reader:
             return None
         layer = self.algorithm.parameterAsVectorLayer(self.parameters, key, self.context)
         features = read(source, layer, self.parameters.get(key), crs, self.context, fields, keep, geometry, progress)
-        self.inputs.append({"parameter": key, "layer": source.sourceName(), "features": len(features) + features.skipped})
+        entry = {"parameter": key, "layer": source.sourceName(), "features": len(features) + features.skipped}
+        if QgsWkbTypes.geometryType(source.wkbType()) == POINT_GEOMETRY:
+            entry["latest_time"] = latest_time(source)  # the data date a briefing map prints
+        self.inputs.append(entry)
         return features
 
 

@@ -11,6 +11,7 @@ import datetime
 import json
 import os
 
+from osgeo import gdal, ogr
 from qgis.core import Qgis, QgsLayerMetadata
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,8 +30,8 @@ def record(algorithm, parameters, context, inputs, choices):
     values = {}
     for definition in algorithm.parameterDefinitions():
         name = definition.name()
-        if name in parameters and not definition.isDestination():
-            values[name] = _plain(definition.valueAsPythonString(parameters[name], context))
+        if not definition.isDestination():  # left out: the default it ran with
+            values[name] = _plain(definition.valueAsPythonString(parameters.get(name, definition.defaultValue()), context))
     return {
         "algorithm": algorithm.id(),
         "algorithm_name": algorithm.displayName(),
@@ -73,3 +74,31 @@ def _plain(text):
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
         return text[1:-1]
     return text
+
+
+def of_layer(layer):
+    """The record stored with a layer (None if it has none): in its GeoPackage or GeoTIFF,
+    in a .json beside its file, or in its QGIS metadata (a layer this plugin loaded)."""
+    path, _, options = layer.source().partition("|")
+    try:
+        if os.path.isfile(path) and path.lower().endswith((".tif", ".tiff")):
+            items = (gdal.Open(path).GetMetadata("HOTSPOT_POLICING") or {}).items()
+            record = {key: json.loads(value) for key, value in items}
+            if record:
+                return record
+        if os.path.isfile(path) and path.lower().endswith(".gpkg"):
+            dataset = ogr.Open(path)
+            name = next((o.split("=", 1)[1] for o in options.split("|") if o.startswith("layername=")), None)
+            table = dataset.GetLayerByName(name) if name else dataset.GetLayer(0)
+            text = table.GetMetadataItem(KEY) if table is not None else None
+            if text:
+                return json.loads(text)
+        if os.path.isfile(path + ".json"):
+            with open(path + ".json", encoding="utf-8") as handle:
+                return json.load(handle)
+        for item in reversed(layer.metadata().history()):
+            if item.startswith("{") and '"algorithm"' in item:
+                return json.loads(item)
+    except (ValueError, RuntimeError, AttributeError):
+        return None  # a record that cannot be read is no record
+    return None

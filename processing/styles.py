@@ -4,7 +4,9 @@ import os
 
 import numpy as np
 from qgis.core import (
+    QgsBasicNumericFormat,
     QgsCategorizedSymbolRenderer,
+    QgsColorRampLegendNodeSettings,
     QgsColorRampShader,
     QgsGraduatedSymbolRenderer,
     QgsProcessingLayerPostProcessorInterface,
@@ -15,7 +17,7 @@ from qgis.core import (
 from qgis.PyQt.QtGui import QColor
 
 from . import provenance
-from .compat import LINE_GEOMETRY, POLYGON_GEOMETRY, STATISTIC_MAX
+from .compat import LINE_GEOMETRY, POLYGON_GEOMETRY, RASTER_LAYER, STATISTIC_MAX
 from .layers import layer_numbers
 
 STYLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources", "styles")
@@ -65,12 +67,12 @@ CATEGORIES = {
         "visits_per_shift",
         [
             (0, "#d9d9d9", "Not patrolled (budget)"),
-            (1, "#fdd49e", "1 visit per shift"),
-            (2, "#fc8d59", "2 visits per shift"),
-            (3, "#e34a33", "3 visits per shift"),
-            (4, "#b30000", "4 visits per shift"),
-            (5, "#7f0000", "5 visits per shift"),
-            (6, "#4d0000", "6 visits per shift"),
+            (1, "#6baed6", "1 visit per shift"),  # blues: a plan reads apart from red hot spots
+            (2, "#3182bd", "2 visits per shift"),
+            (3, "#08519c", "3 visits per shift"),
+            (4, "#08306b", "4 visits per shift"),
+            (5, "#081d58", "5 visits per shift"),
+            (6, "#041030", "6 visits per shift"),
         ],
     ),
     "cotype": (
@@ -90,7 +92,7 @@ def apply_style(layer, style):
     """A categorised style from CATEGORIES, or resources/styles/<style>.qml; a density ramp
     is stored there as fractions of the maximum and rescaled to the layer's own range."""
     if style in CATEGORIES:
-        _categorise(layer, *CATEGORIES[style])
+        _categorise(layer, *CATEGORIES[style], wide=style == "dosage")
     elif style == "segments":
         _graduate_segments(layer, "incident_count")
     else:
@@ -100,9 +102,10 @@ def apply_style(layer, style):
     layer.triggerRepaint()
 
 
-def _categorise(layer, field, classes):
+def _categorise(layer, field, classes, wide=False):
     """Polygons a little transparent with a grey outline (the streets beneath stay readable);
-    lines wider the stronger the class, the quiet class thin."""
+    lines wider the stronger the class, the quiet class thin, ``wide`` ones (a plan drawn
+    over hot streets) wider still."""
     categories = []
     for value, colour, label in classes:
         symbol = QgsSymbol.defaultSymbol(layer.geometryType())
@@ -113,7 +116,7 @@ def _categorise(layer, field, classes):
             symbol.setOpacity(0.8)
         elif layer.geometryType() == LINE_GEOMETRY:
             strength = abs(value) if isinstance(value, int) else 2
-            symbol.setWidth(0.3 if colour == NOT_SIGNIFICANT else 0.5 + 0.35 * strength)
+            symbol.setWidth(0.3 if colour == NOT_SIGNIFICANT else (1.6 if wide else 0.5) + 0.35 * strength)
         categories.append(QgsRendererCategory(value, symbol, label))
     layer.setRenderer(QgsCategorizedSymbolRenderer(field, categories))
 
@@ -127,7 +130,7 @@ def _graduate_segments(layer, field):
         return
     uppers = np.unique(np.append(np.percentile(values, [50, 80, 95, 99], method="higher"), values[-1]))
     styles = [("#fed976", 0.3), ("#feb24c", 0.45), ("#fd8d3c", 0.7), ("#e31a1c", 1.1), ("#800026", 1.6)][-len(uppers) :]
-    ranges = [QgsRendererRange(-0.5, 0.5, _line(layer, "#c8c8c8", 0.2), "none")]
+    ranges = [QgsRendererRange(-0.5, 0.5, _line(layer, "#c8c8c8", 0.2), "no incidents")]
     lower = 0.5
     for upper, (colour, width) in zip(uppers, styles):
         first = int(np.ceil(lower))
@@ -153,7 +156,35 @@ def _rescale_ramp(layer):
         for item in ramp.colorRampItemList()
     ]
     ramp.setColorRampItemList(items)
+    legend = QgsColorRampLegendNodeSettings()
+    digits = QgsBasicNumericFormat()
+    digits.setNumberDecimalPlaces(0 if peak >= 100 else 3)
+    digits.setShowTrailingZeros(False)
+    legend.setNumericFormat(digits)
+    ramp.setLegendSettings(legend)
     ramp.setMinimumValue(0.0)
     ramp.setMaximumValue(peak)
     renderer.setClassificationMin(0.0)
     renderer.setClassificationMax(peak)
+
+
+def recognised_style(layer, record=None):
+    """The default style that fits a layer this plugin made, known by its fields (Gi_Bin,
+    COType, visits_per_shift, incident_count on lines) or, for a raster, by its provenance
+    or a band described as a density ("incidents per km²"); None for anything else."""
+    if layer.type() == RASTER_LAYER:
+        made_by_kde = record is not None and record.get("algorithm") == "hotspotpolicing:kerneldensity"
+        return "density" if made_by_kde or " per " in layer.bandName(1) + layer.dataProvider().bandDescription(1) else None
+    names = {name.lower() for name in layer.fields().names()}
+    for field, style in (("visits_per_shift", "dosage"), ("gi_bin", "gi_bin"), ("cotype", "cotype")):
+        if field in names:
+            return style
+    if "incident_count" in names and layer.geometryType() == LINE_GEOMETRY:
+        return "segments"
+    return None
+
+
+def has_own_style(layer):
+    """Whether someone styled the layer: anything but QGIS's random single symbol or grey band."""
+    renderer = layer.renderer()
+    return renderer is not None and renderer.type() not in ("singleSymbol", "singlebandgray", "multibandcolor")

@@ -103,7 +103,7 @@ def test_one_page_per_district(tmp_path, counted_segments):
     ).stdout
     assert "Hot streets: B01" in first_page and "Incidents" in first_page
     pngs = tmp_path / "beats.png"
-    processing.run(
+    result = processing.run(
         "hotspotpolicing:briefingmap",
         {
             "LAYERS": [counted_segments],
@@ -114,3 +114,62 @@ def test_one_page_per_district(tmp_path, counted_segments):
         },
     )
     assert sorted(p.name for p in tmp_path.glob("beats_*.png")) == [f"beats_B{i:02d}.png" for i in range(1, 13)]
+    assert result["OUTPUT"] == str(tmp_path / "beats_B01.png")  # the first page, a file that exists
+
+
+def test_project_layers_keep_their_look_and_unstyled_results_get_theirs(tmp_path, counted_segments, qgis_new_project):
+    import processing
+    from qgis.core import QgsProcessingContext, QgsProject, QgsSingleSymbolRenderer, QgsSymbol
+
+    unstyled = QgsVectorLayer(counted_segments, "counts", "ogr")
+    unstyled.setRenderer(QgsSingleSymbolRenderer(QgsSymbol.defaultSymbol(unstyled.geometryType())))
+    QgsProject.instance().addMapLayer(unstyled)
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    out = tmp_path / "map.pdf"
+    processing.run("hotspotpolicing:briefingmap", {"LAYERS": [unstyled], "OUTPUT": str(out)}, context=context)
+    assert unstyled.renderer().type() == "singleSymbol"  # the user's layer is untouched
+    text = " ".join(subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout.split())
+    assert "Incidents per street segment" in text and "no incidents" in text  # drawn with the segments style
+
+
+def test_briefing_from_qgis_process_outputs_is_styled_and_plain(tmp_path):
+    """Files made by qgis_process, mapped by qgis_process: styled, plan on top, plain legend,
+    places by cross streets, the data's own date, provenance in the PDF."""
+    from qgis.core import QgsFeatureRequest
+
+    from .test_routes import qgis_process
+
+    city = f"{SAMPLE_CITY}|layername="
+    runs = {
+        "density.tif": ("kerneldensity", [f"INPUT={city}incidents", "CELL_SIZE=20"]),
+        "hot_streets.gpkg": ("hotstreets", [f"INCIDENTS={city}incidents", f"STREETS={city}streets"]),
+    }
+    for name, (algorithm, arguments) in runs.items():
+        done = qgis_process(tmp_path, "run", f"hotspotpolicing:{algorithm}", "--", *arguments, f"OUTPUT={tmp_path / name}")
+        assert done.returncode == 0, done.stderr[-2000:]
+    plan = tmp_path / "plan.gpkg"
+    done = qgis_process(tmp_path, "run", "hotspotpolicing:patroldosage", "--", f"HOTSPOTS={tmp_path / 'hot_streets.gpkg'}", f"OUTPUT={plan}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = tmp_path / "briefing.pdf"
+    layers = [f"LAYERS={tmp_path / name}" for name in ("density.tif", "hot_streets.gpkg", "plan.gpkg")]
+    done = qgis_process(tmp_path, "run", "hotspotpolicing:briefingmap", "--", *layers, "TITLE=Hot streets", f"OUTPUT={out}")
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    flat = " ".join(text.replace("ﬁ", "fi").split())  # pdftotext keeps the font's fi ligature
+    for plain in ("Patrol plan: visits per shift", "Hot and cold streets of incidents (Gi*)", "Incident density (incidents per km²)"):
+        assert plain in flat, plain
+    for raw in ("Band 1", "Gray", "hot_streets", "density.tif", "plan.gpkg"):
+        assert raw not in text, raw
+    assert "Hot spot, 99% confidence" in flat or "Hot spot, 95% confidence" in flat
+    assert " between " in flat  # places named by their cross streets
+    incidents = QgsVectorLayer(f"{city}incidents", "incidents", "ogr")
+    latest = max(f["occurred_at"] for f in incidents.getFeatures(QgsFeatureRequest().setSubsetOfAttributes(["occurred_at"], incidents.fields())))
+    assert f"Data up to {latest.date().toString('yyyy-MM-dd')}" in flat
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
+    assert "Hot Spot Policing" in info and "Title:" in info and "Hot streets" in info
+    subprocess.run(["pdftoppm", "-png", "-r", "40", "-singlefile", str(out), str(tmp_path / "page")], check=True)
+    image = QImage(str(tmp_path / "page.png"))
+    pixels = np.array([[image.pixelColor(x, y).lightness() for x in range(0, image.width(), 3)] for y in range(0, image.height(), 3)])
+    assert (pixels < 40).mean() < 0.05 and non_blank(image)  # no black raster background over the page

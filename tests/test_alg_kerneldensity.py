@@ -102,7 +102,7 @@ def test_raster_equals_exact_kernel_sum_per_square_kilometre(tmp_path):
     assert "32630" in wkt or "UTM zone 30N" in wkt
     assert result["BANDWIDTH_USED"] == 150.0 and result["CELL_SIZE_USED"] == 10.0 and result["INCIDENT_COUNT"] == len(xy)
     provenance = json.load(open(out + ".json"))
-    assert provenance["choices"]["kernel"] == "quartic" and provenance["choices"]["units"] == "incidents per km²"
+    assert provenance["choices"]["kernel"] == "quartic" and provenance["choices"]["units"] == "harm per km²"  # weighted by harm
     assert provenance["algorithm"] == "hotspotpolicing:kerneldensity" and provenance["inputs"][0]["features"] == len(xy)
     # The grid covers the incidents' extent grown by the bandwidth.
     assert cols[0] - 5 <= xy[:, 0].min() - 150 and cols[-1] + 5 >= xy[:, 0].max() + 150

@@ -193,3 +193,30 @@ def test_segments_within_tiles_equal_one_search_over_the_whole_network():
     for per_tile, budget in ((1024, 20_000_000), (40, 20_000_000), (40, 500)):  # many tiles, many calls per tile
         found = segments_within(node, lengths, xy, 120.0, per_tile=per_tile, budget=budget)
         np.testing.assert_array_equal(found.toarray() > 0, expected)
+
+
+def test_cross_streets_name_both_ends_whatever_the_layer_order():
+    from hotspot_policing.core.network import cross_streets, place_name
+
+    # 15th Avenue runs north across Elm St (y = 0) and Oak St (y = 100); a dead end at y = 200
+    segments = [
+        ("15th Avenue", [(0, 0), (0, 100)]),
+        ("15th Avenue", [(0, 100), (0, 200)]),
+        ("Elm St", [(-100, 0), (0, 0)]),
+        ("Elm St", [(0, 0), (100, 0)]),
+        ("Oak St", [(-100, 100), (0, 100)]),
+        ("Birch Rd", [(0, 0), (50, -80)]),  # a third street at the Elm junction: alphabetically first
+    ]
+    all_ends, all_names = np.array([s[1] for s in segments], dtype=float), [s[0] for s in segments]
+    for order in ([0, 1, 2, 3, 4, 5], [5, 4, 3, 2, 1, 0]):
+        names = [segments[i][0] for i in order]
+        ends = np.array([segments[i][1] for i in order], dtype=float)
+        crossing = cross_streets(ends, names, 0.5)
+        found = {order[k]: place_name(names[k], crossing[k]) for k in range(len(order))}
+        assert found[0] == "15th Avenue between Birch Rd and Oak St"
+        assert found[1] == "15th Avenue at Oak St"
+        assert found[4] == "Oak St at 15th Avenue"
+        assert found[3] == "Elm St at 15th Avenue"
+    # a few chosen segments (a patrol plan) named from the whole street network
+    chosen = cross_streets(np.array([segments[0][1]], dtype=float), ["15th Avenue"], 0.5, network=(all_ends, all_names))
+    assert place_name("15th Avenue", chosen[0]) == "15th Avenue between Birch Rd and Oak St"

@@ -61,6 +61,50 @@ def test_every_algorithm_through_qgis_process_gives_plain_numbers(tmp_path, name
         assert isinstance(results.get(key), (int, float)) and not isinstance(results.get(key), bool), (key, results.get(key))
     if name == "kerneldensity":
         assert results["INCIDENT_COUNT"] == 30000 and results["CELL_SIZE_USED"] == 5.0
+    for key, path in results.items():
+        if isinstance(path, str) and path.lower().endswith((".gpkg", ".tif")):
+            check_opens_styled_and_documented(name, key, path)
+
+
+STYLED = {  # outputs with a style of their own: the renderer a fresh QGIS shows them with
+    ("kerneldensity", "OUTPUT"): "singlebandpseudocolor",
+    ("gistar", "OUTPUT"): "categorizedSymbol",
+    ("localmoran", "OUTPUT"): "categorizedSymbol",
+    ("optimizedhotspots", "OUTPUT"): "categorizedSymbol",
+    ("hotstreets", "OUTPUT"): "categorizedSymbol",
+    ("assignincidents", "OUTPUT"): "graduatedSymbol",
+    ("patroldosage", "OUTPUT"): "categorizedSymbol",
+}
+
+
+def check_opens_styled_and_documented(name, key, path):
+    """Opened fresh, as another QGIS would open the file: its own style, and its provenance."""
+    from qgis.core import QgsRasterLayer, QgsVectorLayer
+
+    raster = path.lower().endswith(".tif")
+    layer = QgsRasterLayer(path, "fresh") if raster else QgsVectorLayer(path, "fresh", "ogr")
+    assert layer.isValid(), path
+    if (name, key) in STYLED:
+        assert layer.renderer().type() == STYLED[(name, key)], (name, key, layer.renderer().type())
+    if raster:
+        record = {k: json.loads(v) for k, v in gdal.Open(path).GetMetadata("HOTSPOT_POLICING").items()}
+    else:
+        from osgeo import ogr
+
+        dataset = ogr.Open(path)  # kept: a layer outliving its dataset crashes GDAL
+        record = json.loads(dataset.GetLayer(0).GetMetadataItem("HOTSPOT_POLICING_PROVENANCE"))
+        assert layer.metadata().abstract().startswith("Made by ")  # what QGIS shows in the layer's metadata
+    assert record["algorithm"] == f"hotspotpolicing:{name}" and record["plugin_version"] == plugin_version()
+    assert record["inputs"] and all(i["layer"] and i["features"] > 0 for i in record["inputs"])
+    assert "SEED" not in record["parameters"] or record["seed"] == record["parameters"]["SEED"]
+
+
+def plugin_version():
+    import configparser
+
+    parser = configparser.ConfigParser()
+    parser.read(os.path.join(ROOT, "metadata.txt"))
+    return parser["general"]["version"]
 
 
 def test_qgis_process_help_is_plain_text(tmp_path):

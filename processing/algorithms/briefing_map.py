@@ -1,7 +1,6 @@
 """hotspotpolicing:briefingmap: a one-page briefing map (PDF or PNG) from a layout template."""
 
 import os
-from datetime import date
 
 import numpy as np
 from qgis.core import (
@@ -10,6 +9,11 @@ from qgis.core import (
     QgsFeatureRequest,
     QgsLayerTree,
     QgsLayoutExporter,
+    QgsLayoutPoint,
+    QgsLayoutSize,
+    QgsLayoutTable,
+    QgsMapLayerLegendUtils,
+    QgsPalLayerSettings,
     QgsPrintLayout,
     QgsProcessingAlgorithm,
     QgsProcessingException,
@@ -21,20 +25,33 @@ from qgis.core import (
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterString,
     QgsProject,
+    QgsRasterLayer,
     QgsReadWriteContext,
     QgsRectangle,
     QgsRenderContext,
     QgsScaleBarSettings,
+    QgsTextBufferSettings,
+    QgsTextFormat,
     QgsVectorLayer,
+    QgsVectorLayerSimpleLabeling,
     QgsWkbTypes,
 )
+from qgis.PyQt.QtCore import QSize, Qt
+from qgis.PyQt.QtGui import QColor, QFont
 from qgis.PyQt.QtXml import QDomDocument
 
-from ..compat import ANY_VECTOR, POLYGON_SOURCE
-from ..layers import read
+from ...core.network import cross_streets, place_name
+from .. import provenance
+from ..compat import ANY_VECTOR, LINE_GEOMETRY, POINT_GEOMETRY, POLYGON_SOURCE
+from ..layers import latest_time, read
 from ..sinks import Column, memory_layer
+from ..styles import apply_style, has_own_style, recognised_style
 from .base import PLUGIN_DIR, HotspotAlgorithm, stage
 
+DISPLAY = Qt.ItemDataRole.DisplayRole
+WRAP_TEXT = getattr(getattr(Qgis, "LayoutTableWrapBehavior", None), "WrapText", None) or QgsLayoutTable.WrapBehavior.WrapText
+PLACEMENT = getattr(Qgis, "LabelPlacement", None) or QgsPalLayerSettings.Placement
+HORIZONTAL, OVER_POINT = PLACEMENT.Horizontal, PLACEMENT.OverPoint
 PAGES = ("A4", "Letter")
 ORIENTATIONS = ("Landscape", "Portrait")
 NOTE = "OFFICIAL-SENSITIVE: for police briefing only. Do not copy or share outside the force."
@@ -64,9 +81,19 @@ class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
     TAGS = "briefing,map,pdf,png,print,layout,export,patrol,roll call"
     HELP = (
         "<p>Exports a one-page map for the patrol briefing: title, period, the map of the chosen "
-        "layers (styled as they are), legend, scale bar, north arrow, a table of the top hot "
-        "spots (rank, place, incidents, harm and planned minutes, as far as the hot spot layer "
-        "has them), the data date and a handling note.</p>"
+        "layers, legend, scale bar, north arrow, a table of the top hot spots (rank, place, "
+        "incidents, harm and planned minutes, as far as the hot spot layer has them), the data "
+        "date and a handling note.</p>"
+        "<p><b>Styles.</b> Layers styled in the project keep their style. A file given by path "
+        "(qgis_process, a model) opens with the style stored in it; a result of this plugin "
+        "without one (Gi*, Local Moran, density, counted segments, a patrol plan) gets its "
+        "default style. A patrol plan is drawn on top, labelled with its priority ranks. The "
+        "legend names layers in plain words (harm-weighted results say harm; densities give "
+        "their units).</p>"
+        "<p><b>Places and dates.</b> Street segments are named by their cross streets ('15th "
+        "Avenue between Elm St and Oak St') when they have a street name field. The data date "
+        "is the latest incident date behind the layers (recorded with this plugin's results, or "
+        "a date field of a point layer on the map), not today; DATA_DATE overrides it.</p>"
         "<p>The page comes from a print layout template in the plugin's resources/layouts "
         "(A4 or Letter, landscape or portrait); edit those templates in QGIS's layout designer "
         "to change the look. No basemap is needed: the map renders offline; add a basemap "
@@ -100,7 +127,7 @@ class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
         self.add_enum(self.PAGE, "Page size", PAGES, 0, "Paper for the briefing map.")
         self.add_enum(self.ORIENTATION, "Orientation", ORIENTATIONS, 0, "Paper for the briefing map.")
         date = QgsProcessingParameterString(self.DATA_DATE, self.tr("Data date"), "", optional=True)
-        self.add(date, "Footer: the date the data run to (empty: today).", advanced=True)
+        self.add(date, "Footer: the date the data run to (empty: the latest incident date behind the layers).", advanced=True)
         note = QgsProcessingParameterString(self.NOTE, self.tr("Handling note"), NOTE, optional=True)
         self.add(note, "Footer: the handling or protective marking note.", advanced=True)
         districts = QgsProcessingParameterFeatureSource(
@@ -122,19 +149,33 @@ class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
             raise QgsProcessingException(self.tr("Cannot write to {}: choose a folder that exists and can be written.").format(folder))
-        project = context.project() or QgsProject()
+        own = set(context.project().mapLayers()) if context.project() is not None else set()
+        given = [(layer, provenance.of_layer(layer)) for layer in layers]
+        layers = [styled(layer, record, layer.id() in own) for layer, record in given]
+        records = {drawn.id(): record for drawn, (_, record) in zip(layers, given)}
+        layers.sort(key=lambda layer: not is_plan(layer))  # the plan on top, otherwise as given
+        for layer in filter(is_plan, layers):
+            label_ranks(layer)
+        project = QgsProject()  # the layout's own: the user's project is never changed
+        project.setMetadata(self._document_metadata(parameters, context, project))
         layout = self._layout(parameters, context, project)
         crs = layers[0].crs()
         map_item = layout.itemById("map")
         map_item.setCrs(crs)
         map_item.setLayers(layers)
-        map_item.setExtent(self._extent(parameters, context, layers, crs))
+        map_item.setExtent(fit_to_frame(self._extent(parameters, context, layers, crs), map_item.rect()))
         legend_tree = QgsLayerTree()
         for layer in layers:
-            legend_tree.addLayer(layer)
+            legend_tree.addLayer(layer).setName(self.tr(legend_name(layer, records.get(layer.id()))))
         legend = layout.itemById("legend")
         legend.setAutoUpdateModel(False)
         legend.model().setRootGroup(legend_tree)
+        for tree_layer in legend_tree.findLayers():  # a band's name ("Band 1 (Gray)") tells a reader nothing
+            nodes = legend.model().layerLegendNodes(tree_layer, True)
+            shown = [i for i, node in enumerate(nodes) if not str(node.data(DISPLAY) or "").startswith("Band ")]
+            if len(shown) < len(nodes):
+                QgsMapLayerLegendUtils.setLegendNodeOrder(tree_layer, shown)
+                legend.model().refreshLayerLegend(tree_layer)
         legend.setLegendFilterByMapEnabled(True)  # only the classes the map shows
         legend.setSymbolHeight(3.0)
         scale_bar = layout.itemById("scale_bar")
@@ -144,8 +185,9 @@ class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
         layout.itemById("north_arrow").setPicturePath(os.path.join(PLUGIN_DIR, "resources", "icons", "north_arrow.svg"))
         layout.itemById("title").setText(self.parameterAsString(parameters, self.TITLE, context))
         layout.itemById("subtitle").setText(self.parameterAsString(parameters, self.SUBTITLE, context))
-        data_date = self.parameterAsString(parameters, self.DATA_DATE, context) or date.today().isoformat()
-        layout.itemById("footer").setText(self.tr("Data up to {}. Made with Hot Spot Policing for QGIS.").format(data_date))
+        data_date = self.parameterAsString(parameters, self.DATA_DATE, context) or data_date_of(layers, records.values())
+        footer = self.tr("Data up to {}.") if data_date else self.tr("Data date not recorded{}.")
+        layout.itemById("footer").setText(footer.format(data_date or "") + " " + self.tr("Made with Hot Spot Policing for QGIS."))
         layout.itemById("note").setText(self.parameterAsString(parameters, self.NOTE, context) or "")
         districts = self._atlas(parameters, context, layout, path)
         table_layer = self._table(parameters, context, layers, layout, per_district=districts is not None)
@@ -155,20 +197,49 @@ class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
         settings = QgsLayoutExporter.PdfExportSettings() if pdf else QgsLayoutExporter.ImageExportSettings()
         if pdf:
             settings.textRenderFormat = TEXT_AS_TEXT  # searchable, copyable text in the PDF
+            settings.exportMetadata = True  # title and provenance in the PDF's properties
         else:
             settings.dpi = 150
+        written = [path]
         if districts is not None:
             if pdf:
                 status, _ = QgsLayoutExporter.exportToPdf(layout.atlas(), path, settings)
             else:
                 status, _ = QgsLayoutExporter.exportToImage(layout.atlas(), os.path.splitext(path)[0], "png", settings)
+                written = self._atlas_pages(layout, path)
         else:
             exporter = QgsLayoutExporter(layout)
             status = exporter.exportToPdf(path, settings) if pdf else exporter.exportToImage(path, settings)
         del table_layer, legend_tree, districts  # kept alive until the export is done
         if status != QgsLayoutExporter.ExportResult.Success:
             raise QgsProcessingException(self.tr("Exporting the briefing map to {} failed (error {}).").format(path, int(status)))
-        return {self.OUTPUT: path}
+        if not pdf:  # a PNG has no properties to hold the provenance: a .json beside it
+            for page in written:
+                with open(page + ".json", "w", encoding="utf-8") as handle:
+                    handle.write(provenance.as_json(self.writer.provenance()))
+        if len(written) > 1:
+            feedback.pushInfo(self.tr("Wrote {} pages: {}").format(len(written), ", ".join(written)))
+        return {self.OUTPUT: written[0]}
+
+    def _document_metadata(self, parameters, context, project):
+        """The PDF's title, author and subject: the map's title and this run's provenance."""
+        metadata = project.metadata()
+        metadata.setTitle(self.parameterAsString(parameters, self.TITLE, context))
+        metadata.setAuthor("Hot Spot Policing for QGIS")
+        metadata.setAbstract(provenance.as_text(self.writer.provenance()))
+        return metadata
+
+    def _atlas_pages(self, layout, path):
+        """The files an atlas export wrote, page by page, recorded so a failed run removes them."""
+        atlas, pages = layout.atlas(), []
+        atlas.beginRender()
+        for page in range(atlas.count()):
+            atlas.seekTo(page)
+            name = os.path.join(os.path.dirname(path), atlas.currentFilename() + ".png")
+            self.writer.written.append((name, name))
+            pages.append(name)
+        atlas.endRender()
+        return pages
 
     def _atlas(self, parameters, context, layout, path):
         """Turn the layout into an atlas over the districts, when they are given."""
@@ -214,6 +285,17 @@ class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
         extent.scale(1.05)
         return extent
 
+    def _street_network(self, layers, context, crs):
+        """Ends and names of the largest named line layer on the map, to find cross streets."""
+        named = [layer for layer in layers if isinstance(layer, QgsVectorLayer) and layer.geometryType() == LINE_GEOMETRY]
+        named = [layer for layer in named if street_field(layer.fields())]
+        if not named:
+            return None
+        layer = max(named, key=lambda item: item.featureCount())
+        name = street_field(layer.fields())
+        streets = read(QgsProcessingFeatureSource(layer, context), layer, None, crs, context, [name])
+        return line_ends(streets), list(streets.values(name))
+
     def _table(self, parameters, context, layers, layout, per_district=False):
         """A small memory layer holding the top rows, in order, shown by the layout's table;
         per district it holds every hot spot (with its geometry) and the table shows the top
@@ -233,7 +315,9 @@ class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
         columns = [
             (header, next(f for f in candidates if f in names)) for header, candidates in COLUMNS if any(f in names for f in candidates)
         ]
-        wanted = list(dict.fromkeys([f for _, f in columns] + [f for f in RANK_BY if f in names]))
+        street = street_field(source.fields())
+        lines = QgsWkbTypes.geometryType(source.wkbType()) == LINE_GEOMETRY and street is not None
+        wanted = list(dict.fromkeys([f for _, f in columns] + [f for f in RANK_BY if f in names] + ([street] if lines else [])))
         hotspots = read(source, layer, value, source.sourceCrs(), context, wanted, keep=per_district)
         rank_by = next((field for field in RANK_BY if field in names), None)
         order = np.arange(len(hotspots))
@@ -243,7 +327,25 @@ class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
             order = np.lexsort((key, np.isnan(key)))  # NULL ranks last
         if not per_district:
             order = order[:top_n]
+        if (
+            "weight_sum" in wanted
+            and "incident_count" in wanted
+            and np.array_equal(hotspots.numbers("weight_sum"), hotspots.numbers("incident_count"), equal_nan=True)
+        ):  # no weight field was given: the "harm" is the count again
+            columns = [(header, f) for header, f in columns if f != "weight_sum"]
         values = [[("" if v is None else str(v)) for v in np.array(hotspots.values(f), dtype=object)[order]] for _, f in columns]
+        if lines:  # street segments: named by their cross streets, so two of one street differ
+            network = self._street_network(layers, context, source.sourceCrs())
+            street_names = np.array(hotspots.values(street), dtype=object)[order]
+            ends = line_ends(hotspots)
+            touching = 1e-7 * max(float(np.ptp(ends[..., 0])), float(np.ptp(ends[..., 1])), 1.0)  # ends meet: scale-free
+            crossing = cross_streets(ends[order], street_names, touching, network)
+            places = [place_name("" if name is None else str(name), pair) for name, pair in zip(street_names, crossing)]
+            if "Place" in [header for header, _ in columns]:
+                values[[header for header, _ in columns].index("Place")] = places
+            else:
+                columns.insert(1, ("Place", street))
+                values.insert(1, places)
         table_layer = memory_layer(
             "top hot spots",
             [Column(header.replace(" ", "_"), "string", v) for (header, _), v in zip(columns, values)],
@@ -256,8 +358,151 @@ class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
         table.setMaximumNumberOfFeatures(top_n)
         table.setFilterToAtlasFeature(per_district)
         headed = table.columns()
+        width, height = fit_below_legend(layout, frame)
+        narrow = (width * (0.55 if any(h == "Place" for h, _ in columns) else 1.0) - 2 * len(columns)) / max(len(columns) - 1, 1)
         for column, (header, _) in zip(headed, columns):
             column.setHeading(header)
+            # fixed widths that fill the frame; long place names wrap instead of leaving the page
+            column.setWidth(width * 0.45 if header == "Place" else narrow)
+        table.setWrapBehavior(WRAP_TEXT)
+        table.setContentTextFormat(small_text(table.contentTextFormat(), bold=False))  # ten rows fit any page
+        table.setHeaderTextFormat(small_text(table.headerTextFormat(), bold=True))
         table.setColumns(headed)
         table.refresh()
         return table_layer
+
+
+STREET_NAMES = ("street_name", "street", "name", "st_name", "full_name", "fullname", "road_name", "streetname")
+
+
+def styled(layer, record, in_project):
+    """The layer as the briefing draws it. A project layer someone styled stays as it is; a
+    file Processing opened by path first gets the style stored with it; a result of this
+    plugin still without a style gets its default style; a patrol plan gets rank labels.
+    A project layer is copied before anything changes: the user's layers stay untouched."""
+    if not in_project and isinstance(layer, (QgsVectorLayer, QgsRasterLayer)):
+        layer.loadDefaultStyle()  # Processing opens file inputs without their stored style
+    style = None if has_own_style(layer) else recognised_style(layer, record)
+    if style is None and not is_plan(layer):
+        return layer
+    drawn = layer.clone() if in_project else layer
+    if style is not None:
+        apply_style(drawn, style)
+    if is_plan(drawn):
+        label_ranks(drawn)
+    return drawn
+
+
+def is_plan(layer):
+    return isinstance(layer, QgsVectorLayer) and {"priority_rank", "visits_per_shift"} <= set(layer.fields().names())
+
+
+def label_ranks(layer):
+    """Priority ranks as bold black numbers with a white halo, over every other label."""
+    text = QgsTextFormat()
+    font = QFont()
+    font.setBold(True)
+    text.setFont(font)
+    text.setSize(9)
+    text.setColor(QColor("#000000"))
+    halo = QgsTextBufferSettings()
+    halo.setEnabled(True)
+    halo.setSize(1.0)
+    halo.setColor(QColor("#ffffff"))
+    text.setBuffer(halo)
+    settings = QgsPalLayerSettings()
+    settings.fieldName = "priority_rank"
+    settings.setFormat(text)
+    settings.priority = 10
+    settings.displayAll = True  # every rank shows, even where labels crowd
+    settings.placement = HORIZONTAL if layer.geometryType() == LINE_GEOMETRY else OVER_POINT
+    layer.setLabeling(QgsVectorLayerSimpleLabeling(settings))
+    layer.setLabelsEnabled(True)
+
+
+def weighted(record):
+    """Whether a result is about harm (a weight field, or a harm or weight sum analysed)."""
+    values = (record or {}).get("parameters", {})
+    weight = str(values.get("WEIGHT_FIELD", "") or "")
+    field = str(values.get("FIELD", "") or "").lower()
+    return weight not in ("", "None") or field in ("weight_sum", "harm") or "harm" in field
+
+
+def legend_name(layer, record):
+    """A layer's name in the legend, in plain words: what it shows, harm or incidents, units."""
+    style = recognised_style(layer, record)
+    harm = weighted(record)
+    what = "harm" if harm else "incidents"
+    if style == "density":
+        units = ((record or {}).get("choices") or {}).get("units") or layer.dataProvider().bandDescription(1)
+        return f"{'Harm' if harm else 'Incident'} density ({units or 'per map unit²'})"
+    if style == "gi_bin":
+        places = "streets" if layer.geometryType() == LINE_GEOMETRY else "spots"
+        return f"Hot and cold {places} of {what} (Gi*)"
+    if style == "cotype":
+        return f"Clusters and outliers of {what} (Local Moran's I)"
+    if style == "segments":
+        return f"{what.capitalize()} per street segment"
+    if style == "dosage":
+        return "Patrol plan: visits per shift (labels: priority)"
+    name = layer.name().replace("_", " ").strip()
+    return name[:1].upper() + name[1:]
+
+
+def data_date_of(layers, records):
+    """The latest incident date behind the map: recorded in the results' provenance, or in a
+    date field of a point layer drawn; "" when neither knows."""
+    dates = [i.get("latest_time") for record in records if record for i in record.get("inputs", [])]
+    for layer in layers:
+        if isinstance(layer, QgsVectorLayer) and layer.geometryType() == POINT_GEOMETRY:
+            dates.append(latest_time(layer))
+    dates = [d for d in dates if d]
+    return max(dates)[:10] if dates else ""
+
+
+def small_text(text, bold):
+    text = QgsTextFormat(text)
+    font = text.font()
+    font.setBold(bold)
+    text.setFont(font)
+    text.setSize(7)
+    return text
+
+
+def fit_to_frame(extent, frame):
+    """``extent`` grown in one direction to the map frame's shape: setExtent would otherwise
+    resize the frame over the legend and the table."""
+    centre, ratio = extent.center(), frame.width() / frame.height()
+    width, height = max(extent.width(), extent.height() * ratio), max(extent.height(), extent.width() / ratio)
+    return QgsRectangle(centre.x() - width / 2, centre.y() - height / 2, centre.x() + width / 2, centre.y() + height / 2)
+
+
+def fit_below_legend(layout, frame):
+    """Move the table frame just below the legend (when it shares the legend's column) and give it the room left to the page's
+    right margin and above the footer: (width, height) in millimetres, so that every row
+    of the table fits on the page."""
+    legend, footer = layout.itemById("legend"), layout.itemById("footer")
+    # the legend lists only the classes the map shows, and learns its size when drawn: draw once, small
+    QgsLayoutExporter(layout).renderPageToImage(0, QSize(240, 170))
+    page = layout.pageCollection().page(0).pageSize()
+    below = abs(frame.pos().x() - legend.pos().x()) < 1  # landscape: the table under the legend; portrait: beside it
+    top = legend.pos().y() + legend.rect().height() + 3 if below else frame.pos().y()
+    width = page.width() - 10 - frame.pos().x()
+    height = max(footer.pos().y() - 3 - top, 20)
+    frame.attemptMove(QgsLayoutPoint(frame.pos().x(), top))
+    frame.attemptResize(QgsLayoutSize(width, height))
+    return width - 1, height
+
+
+def line_ends(lines):
+    """(n, 2, 2) the first and the last point of each line of ``lines`` (layers.Features)."""
+    starts = np.cumsum(lines.sizes) - lines.sizes
+    first_part = np.unique(lines.part_owner, return_index=True)[1]
+    last_part = len(lines.part_owner) - 1 - np.unique(lines.part_owner[::-1], return_index=True)[1]
+    last_vertex = starts[last_part] + lines.sizes[last_part] - 1
+    return np.stack([lines.vertices[starts[first_part]], lines.vertices[last_vertex]], axis=1)
+
+
+def street_field(fields):
+    by_lower = {name.lower(): name for name in fields.names()}
+    return next((by_lower[n] for n in STREET_NAMES if n in by_lower), None)

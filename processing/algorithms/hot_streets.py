@@ -40,11 +40,15 @@ class HotStreets(IncidentAlgorithm, name="hotstreets", methods="3.5"):
         "field), with the segment's neighbours along the street network: two segments are "
         "neighbours when one can walk from an end of one to an end of the other along at most "
         "NEIGHBORHOOD of street; segments meeting at a junction always are. NEIGHBORHOOD = 0 "
-        "uses the median segment length (roughly: the next block in every direction).</p>"
-        "<p><b>Significance.</b> Counts per segment are skewed (most segments have none), so "
-        "by default the p-values come from 999 conditional permutations (SEED makes them "
-        "repeatable; 0 permutations gives normal p-values) and the confidence levels are "
-        "corrected for the many tests with the false discovery rate (FDR).</p>"
+        "uses half the median segment length: in a street grid, the segments meeting the "
+        "segment at either end; where short connecting pieces lie between, the next ones too. "
+        "Larger neighbourhoods find hot areas rather than hot streets.</p>"
+        "<p><b>Significance.</b> As ArcGIS's Hot Spot Analysis: normal p-values of the Gi* "
+        "z-scores, with the confidence levels corrected for the many segments tested at once "
+        "(false discovery rate, FDR). PERMUTATIONS (e.g. 9999) gives conditional permutation "
+        "p-values instead, which do not lean on the normal curve when counts are skewed; their "
+        "smallest value is 2 / (PERMUTATIONS + 1), and with FDR over thousands of segments "
+        "too few permutations can confirm no hot street at all (the log warns).</p>"
         "<p><b>Output.</b> The street segments with every field of their centre-line, "
         "segment_id, incident_count, weight_sum (the sum of the weight field, the count without "
         "one), incidents_per_km, GiZScore, GiPValue, Gi_Bin (3 / 2 / 1: hot street with 99 / 95 "
@@ -59,10 +63,10 @@ class HotStreets(IncidentAlgorithm, name="hotstreets", methods="3.5"):
         self.add_weight_parameter("Optional: analyse the sum of this field per segment (e.g. harm) instead of the count.")
         snap_help = "Incidents farther than this from every street are left out (geocoded addresses: 15-30 m)."
         self.add_distance(self.SNAP_TOLERANCE, "Snapping tolerance", 30.0, self.STREETS, snap_help)
-        neighborhood_help = "Segments within this walking distance along the streets are neighbours. 0: the median segment length."
+        neighborhood_help = "Segments within this walking distance along the streets are neighbours. 0: half the median segment length."
         self.add_distance(self.NEIGHBORHOOD, "Neighbourhood along the network (0 = automatic)", 0.0, self.STREETS, neighborhood_help)
         permutations_help = "Conditional permutations for pseudo p-values; 0 uses the normal approximation."
-        self.add_number(self.PERMUTATIONS, "Permutations (0 = analytical p-values)", 999, permutations_help, integer=True, maximum=99999)
+        self.add_number(self.PERMUTATIONS, "Permutations (0 = analytical p-values)", 0, permutations_help, integer=True, maximum=99999)
         fdr = QgsProcessingParameterBoolean(self.FDR, self.tr("False discovery rate (FDR) correction"), defaultValue=True)
         self.add(fdr, "Benjamini-Hochberg correction of the confidence levels for the many segments tested at once.")
         seed_help = "Seed of the permutations, so a run can be repeated exactly."
@@ -111,8 +115,8 @@ class HotStreets(IncidentAlgorithm, name="hotstreets", methods="3.5"):
         node_xy = np.column_stack([np.bincount(node, ends[:, 0]), np.bincount(node, ends[:, 1])]) / np.bincount(node)[:, None]
         distance = self.parameterAsDouble(parameters, self.NEIGHBORHOOD, context)
         if distance <= 0:
-            distance = float(np.median(lengths))
-            feedback.pushInfo(self.tr("Automatic neighbourhood (the median segment length): {:.6g}.").format(distance))
+            distance = float(np.median(lengths)) / 2
+            feedback.pushInfo(self.tr("Automatic neighbourhood (half the median segment length): {:.6g}.").format(distance))
         neighbours = segments_within(node.reshape(2, n).T, lengths, node_xy, distance, progress=stage(feedback, 55, 70))
         linked = spatial_weights.cardinality(neighbours)
         isolated = int((linked == 0).sum())
@@ -142,7 +146,17 @@ class HotStreets(IncidentAlgorithm, name="hotstreets", methods="3.5"):
             p = local_stats.two_sided_p(z)
         tested = linked > 0
         z, p = np.where(tested, z, np.nan), np.where(tested, p, np.nan)
-        bins = local_stats.confidence_bins(z, p, self.parameterAsBool(parameters, self.FDR, context))
+        fdr = self.parameterAsBool(parameters, self.FDR, context)
+        bins = local_stats.confidence_bins(z, p, fdr)
+        if permutations and fdr and not (bins > 0).any() and np.nanmax(z) > 0:
+            floor = 2.0 / (permutations + 1)
+            feedback.pushWarning(
+                self.tr(
+                    "No hot street passed the FDR correction, but with {} permutations no p-value can be below {:.2g}, and "
+                    "FDR at 90 % over {} segments needs at least {:.0f} segments that small. Use more permutations "
+                    "(e.g. 9999) or analytical p-values (PERMUTATIONS = 0)."
+                ).format(permutations, floor, int(tested.sum()), np.ceil(floor * tested.sum() / 0.10))
+            )
 
         kilometres = lengths * QgsUnitTypes.fromUnitToUnitFactor(crs.mapUnits(), METERS) / 1000.0
         columns = [

@@ -116,7 +116,7 @@ class KernelDensity(IncidentAlgorithm, name="kerneldensity", methods="1"):
             crs=crs.authid() or crs.toWkt(),
             incidents=int(len(points.x)),
             total_weight=float(weights.sum()) if weights is not None else float(len(points.x)),
-            units=f"incidents per {area_label}",
+            units=f"{'harm' if weights is not None else 'incidents'} per {area_label}",
         )
         output = self.writer.raster(self.OUTPUT, surface, grid, crs, self.writer.choices["units"], style="density")
         return {self.OUTPUT: output, "BANDWIDTH_USED": bandwidth, "CELL_SIZE_USED": cell, "INCIDENT_COUNT": len(points.x)}
