@@ -149,7 +149,8 @@ def test_briefing_from_qgis_process_outputs_is_styled_and_plain(tmp_path):
         done = qgis_process(tmp_path, "run", f"hotspotpolicing:{algorithm}", "--", *arguments, f"OUTPUT={tmp_path / name}")
         assert done.returncode == 0, done.stderr[-2000:]
     plan = tmp_path / "plan.gpkg"
-    done = qgis_process(tmp_path, "run", "hotspotpolicing:patroldosage", "--", f"HOTSPOTS={tmp_path / 'hot_streets.gpkg'}", f"OUTPUT={plan}")
+    hot_streets = tmp_path / "hot_streets.gpkg"
+    done = qgis_process(tmp_path, "run", "hotspotpolicing:patroldosage", "--", f"HOTSPOTS={hot_streets}", f"OUTPUT={plan}")
     assert done.returncode == 0, done.stderr[-2000:]
     out = tmp_path / "briefing.pdf"
     layers = [f"LAYERS={tmp_path / name}" for name in ("density.tif", "hot_streets.gpkg", "plan.gpkg")]
@@ -165,7 +166,8 @@ def test_briefing_from_qgis_process_outputs_is_styled_and_plain(tmp_path):
     assert "Hot spot, 99% confidence" in flat or "Hot spot, 95% confidence" in flat
     assert " between " in flat  # places named by their cross streets
     incidents = QgsVectorLayer(f"{city}incidents", "incidents", "ogr")
-    latest = max(f["occurred_at"] for f in incidents.getFeatures(QgsFeatureRequest().setSubsetOfAttributes(["occurred_at"], incidents.fields())))
+    request = QgsFeatureRequest().setSubsetOfAttributes(["occurred_at"], incidents.fields())
+    latest = max(f["occurred_at"] for f in incidents.getFeatures(request))
     assert f"Data up to {latest.date().toString('yyyy-MM-dd')}" in flat
     info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
     assert "Hot Spot Policing" in info and "Title:" in info and "Hot streets" in info
