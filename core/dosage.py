@@ -109,36 +109,64 @@ def visit_lengths(minutes, visits):
 
 @dataclass
 class Schedule:
-    """One row per planned visit, sorted by shift and start: shift (from 1), order in the
-    shift (from 1), hot spot (position in the plan), start (minutes into the shift), minutes."""
+    """One row per planned visit, sorted by shift, unit and start: shift (from 1), unit
+    (from 1), order in the unit's shift (from 1), hot spot (position in the plan), start
+    (minutes into the shift), minutes."""
 
     shift: np.ndarray
+    unit: np.ndarray
     order: np.ndarray
     spot: np.ndarray
     start: np.ndarray
     minutes: np.ndarray
 
 
-def schedule(plan, shift_minutes, shifts, seed):
-    """Randomised visits for each shift: the shift is split into as many equal windows as a
-    hot spot has visits and each visit starts at a random time in its own window, so visits
-    are unpredictable yet spread through the shift (two visits to one place are at most two
-    windows apart). The same seed gives the same schedule."""
+def units_of(plan, units):
+    """The unit (0 .. units - 1) that patrols each hot spot: by rank in turn, so the units'
+    loads differ by less than one hot spot's minutes."""
+    return np.arange(len(plan.visits)) % units
+
+
+def schedule(plan, shift_minutes, shifts, seed, units=1):
+    """Randomised visits for each shift, ``units`` patrol units sharing them. Each hot spot
+    belongs to one unit, and a unit's visits never overlap: in every shift they follow one
+    another in an order that spreads a place's repeat visits through the shift (visit k of
+    c is placed by (k + u) / c, u uniform in [0, 1)), and the unit's free time falls as
+    random gaps between them (sorted uniform draws), so visits are unpredictable yet the
+    unit can make every one. The same seed gives the same schedule. A unit with more visit
+    minutes than the shift has is an InputError."""
     visits = np.asarray(plan.visits, dtype=np.int64)
     spot = np.repeat(np.arange(len(visits)), visits)  # one entry per visit of one shift
-    k = np.arange(len(spot)) - np.repeat(np.cumsum(visits) - visits, visits)  # window of the visit
+    k = np.arange(len(spot)) - np.repeat(np.cumsum(visits) - visits, visits)  # which visit of its spot
     count = visits[spot]
     base, extra = np.divmod(np.asarray(plan.minutes, dtype=np.int64)[spot], np.maximum(count, 1))
     length = base + (k < extra)  # as visit_lengths: the first `extra` visits one minute longer
-    window = shift_minutes / np.maximum(count, 1)
-    latest = np.maximum(window - length, 0.0)
+    unit = units_of(plan, units)[spot]
+    busy = np.bincount(unit, length, units)
+    if busy.max(initial=0) > shift_minutes:
+        raise InputError(
+            f"One patrol unit would need {int(busy.max())} minutes of visits in a {shift_minutes:.0f}-minute shift: "
+            f"use at least {int(np.ceil(length.sum() / shift_minutes))} units (UNITS) or fewer patrol minutes."
+        )
     rng = np.random.default_rng(seed)
-    start = np.floor(k * window + rng.uniform(0.0, 1.0, (shifts, len(spot))) * latest).astype(np.int64)
-    shift = np.repeat(np.arange(1, shifts + 1), len(spot))
-    start = start.ravel()
-    order = np.lexsort((np.tile(spot, shifts), start, shift))
-    position = np.arange(len(order)) - np.repeat(np.arange(shifts) * len(spot), len(spot))
-    return Schedule(shift[order], position + 1, np.tile(spot, shifts)[order], start[order], np.tile(length, shifts)[order])
+    size = len(spot)
+    shift = np.repeat(np.arange(shifts), size)
+    unit_all, spot_all, length_all = np.tile(unit, shifts), np.tile(spot, shifts), np.tile(length, shifts)
+    place = (np.tile(k, shifts) + rng.uniform(0.0, 1.0, shifts * size)) / np.tile(np.maximum(count, 1), shifts)
+    gap = rng.uniform(0.0, 1.0, shifts * size)
+    group = shift * units + unit_all
+    in_order = np.lexsort((place, group))  # each unit's visits of each shift, in their order
+    gaps_sorted = gap[np.lexsort((gap, group))]  # each group's draws, smallest first, beside its visits
+    group_sorted = group[in_order]
+    first = np.searchsorted(group_sorted, group_sorted)  # start of each visit's group
+    ends = np.cumsum(length_all[in_order])
+    before = ends - length_all[in_order] - (ends[first] - length_all[in_order][first])  # busy minutes before it
+    slack = shift_minutes - busy[unit_all[in_order]]
+    start = before + np.floor(gaps_sorted * slack).astype(np.int64)
+    position = np.arange(len(in_order)) - first
+    return Schedule(
+        shift[in_order] + 1, unit_all[in_order] + 1, position + 1, spot_all[in_order], start.astype(np.int64), length_all[in_order]
+    )
 
 
 def shift_index(seconds, start_hour, shift_hours):

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .dosage import split_by_shift
+
 
 @dataclass
 class Presence:
@@ -63,3 +65,23 @@ def merge_overlapping(key, begin, end):
     begins_run[1:] = (key[1:] != key[:-1]) | (np.round((begin[1:] - origin) * 1000).astype(np.int64) + key_rank[1:] * span > running[:-1])
     starts = np.flatnonzero(begins_run)
     return key[starts], begin[starts], np.maximum.reduceat(end, starts)
+
+
+def duty_shifts(unit, seconds, max_gap, start_hour, shift_hours, least=0.5):
+    """The shifts patrols were on duty in: a unit is on duty from its first ping to its last
+    while no gap exceeds ``max_gap`` seconds, and a shift counts when some unit was on duty
+    for at least ``least`` of it (a car pinging for the last minutes before its shift ends
+    does not make the next shift one with patrols). Returns (shifts on duty, shifts with
+    any duty at all), as shift indices of dosage.shift_index."""
+    unit, seconds = np.asarray(unit), np.asarray(seconds, dtype=float)
+    order = np.lexsort((seconds, unit))
+    unit, seconds = unit[order], seconds[order]
+    starts_new = np.ones(len(unit), dtype=bool)
+    starts_new[1:] = (unit[1:] != unit[:-1]) | (np.diff(seconds) > max_gap)
+    starts = np.flatnonzero(starts_new)
+    anyone = np.zeros(len(starts), dtype=np.int64)  # on duty: any unit, overlaps counted once
+    _, begin, end = merge_overlapping(anyone, seconds[starts], np.maximum.reduceat(seconds, starts))
+    _, shift, on_duty, _ = split_by_shift(np.zeros(len(begin), dtype=np.int64), begin, end, start_hour, shift_hours)
+    shifts, position = np.unique(shift, return_inverse=True)
+    duty = np.bincount(position.ravel(), on_duty, len(shifts))
+    return shifts[duty >= least * 3600.0 * shift_hours], shifts[duty > 0]

@@ -92,3 +92,6 @@ def test_sample_city_pings_find_the_directed_stops(tmp_path):
     # the cars stop 10-20 minutes at the four circular hot spots' centres
     for name in ("Town centre nightlife", "Market Street retail", "Riverside flats", "Old station"):
         assert observed[name]["visits_observed"] >= 5 and observed[name]["minutes_observed"] >= 50
+    # the cars patrol 07-13 and 17-23 on 14 days: of the 8-hour shifts from 08:00 only the 08-16 and
+    # 16-24 shifts are on duty (the hour 07-08 of the night shift is not), so 28 shifts, not 42
+    assert observed["Old station"]["shifts_observed"] == 28

@@ -42,10 +42,31 @@ def test_plan_and_schedule():
             planned = [v for v in visits if v["priority_rank"] == f["priority_rank"] and v["shift"] == shift]
             assert len(planned) == f["visits_per_shift"] and sum(v["minutes"] for v in planned) == f["minutes_per_shift"]
     assert visits[0]["planned_start"][2] == ":"
+    names = {f["priority_rank"]: f["name"] for f in rows}
+    assert all(v["place"] == names[v["priority_rank"]] and v["unit"] == 1 for v in visits)  # a place people know
+    for shift in (1, 2):  # one unit: its visits one after another, never two at once
+        mine = sorted((v["start_minute"], v["minutes"]) for v in visits if v["shift"] == shift)
+        assert all(a + length <= b for (a, length), (b, _) in zip(mine, mine[1:]))
     again = run({"HOTSPOTS": hotspots(risks), "SEED": 4, **plan})
     other = run({"HOTSPOTS": hotspots(risks), "SEED": 5, **plan})
     starts = lambda r: [v["start_minute"] for v in r["OUTPUT_SCHEDULE"].getFeatures()]  # noqa: E731
     assert starts(again) == starts(result) and starts(other) != starts(result)
+
+
+def test_units_share_the_schedule_and_a_schedule_one_unit_cannot_keep_is_refused(tmp_path):
+    risks = [float(r) for r in range(40, 0, -1)]
+    plan = {"PATROL_MINUTES": 900, "MAX_HOTSPOTS": 40, "SHIFT_HOURS": 8, "SHIFTS": 3, "SEED": 2}
+    out = tmp_path / "plan.gpkg"
+    with pytest.raises(QgsProcessingException, match="use at least 2 units"):
+        run({"HOTSPOTS": hotspots(risks), **plan, "OUTPUT": str(out), "OUTPUT_SCHEDULE": "memory:"})
+    assert not out.exists()  # refused before anything was written
+    result = run({"HOTSPOTS": hotspots(risks), **plan, "UNITS": 3, "OUTPUT_SCHEDULE": "memory:"})
+    visits = list(result["OUTPUT_SCHEDULE"].getFeatures())
+    assert {v["unit"] for v in visits} == {1, 2, 3}
+    for shift in (1, 2, 3):
+        for unit in (1, 2, 3):
+            mine = sorted((v["start_minute"], v["minutes"]) for v in visits if v["shift"] == shift and v["unit"] == unit)
+            assert all(a + length <= b for (a, length), (b, _) in zip(mine, mine[1:])) and mine[-1][0] + mine[-1][1] <= 480
 
 
 def test_choices_by_gi_bin_and_by_risk_share():

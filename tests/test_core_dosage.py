@@ -52,22 +52,46 @@ def test_minutes_in_a_gap_round_down():
 
 
 def schedule_rows(visits):
-    """The schedule as rows (shift, order, hot spot, start, minutes)."""
-    return list(zip(*(getattr(visits, name).tolist() for name in ("shift", "order", "spot", "start", "minutes"))))
+    """The schedule as rows (shift, unit, order, hot spot, start, minutes)."""
+    return list(zip(*(getattr(visits, name).tolist() for name in ("shift", "unit", "order", "spot", "start", "minutes"))))
 
 
-def test_schedule_is_repeatable_spread_and_within_the_shift():
-    plan = allocate(np.array([9.0, 5.0, 2.0, 1.0]), 150, 480, 10, 15)
-    first = schedule_rows(schedule(plan, 480, 3, seed=11))
-    assert first == schedule_rows(schedule(plan, 480, 3, seed=11))
-    assert first != schedule_rows(schedule(plan, 480, 3, seed=12))
-    assert {row[0] for row in first} == {1, 2, 3}
+@pytest.mark.parametrize("units", [1, 2, 3])
+def test_schedule_is_repeatable_within_the_shift_and_no_unit_is_in_two_places(units):
+    plan = allocate(np.array([9.0, 5.0, 2.0, 1.0, 1.0]), 300, 480, 10, 15)
+    first = schedule_rows(schedule(plan, 480, 3, seed=11, units=units))
+    assert first == schedule_rows(schedule(plan, 480, 3, seed=11, units=units))
+    assert first != schedule_rows(schedule(plan, 480, 3, seed=12, units=units))
+    assert {row[0] for row in first} == {1, 2, 3} and {row[1] for row in first} == set(range(1, units + 1))
     for shift in (1, 2, 3):
-        rows = [row for row in first if row[0] == shift]
-        assert [row[1] for row in rows] == list(range(1, len(rows) + 1))
-        assert all(0 <= start and start + minutes <= 480 for _, _, _, start, minutes in rows)
-        for spot in range(4):
-            starts = sorted(row[3] for row in rows if row[2] == spot)
-            assert len(starts) == plan.visits[spot]
-            window = 480 / max(plan.visits[spot], 1)
-            assert all(b - a <= 2 * window for a, b in zip(starts, starts[1:]))
+        for unit in range(1, units + 1):
+            rows = sorted((row for row in first if row[:2] == (shift, unit)), key=lambda row: row[2])
+            assert [row[2] for row in rows] == list(range(1, len(rows) + 1))
+            assert all(0 <= start and start + minutes <= 480 for *_, start, minutes in rows)
+            # one after another: a visit starts when the one before has ended, or later
+            assert all(a[4] + a[5] <= b[4] for a, b in zip(rows, rows[1:]))
+        for spot in range(5):
+            visits = [row for row in first if row[0] == shift and row[3] == spot]
+            assert len(visits) == plan.visits[spot] and sum(row[5] for row in visits) == plan.minutes[spot]
+            assert len({row[1] for row in visits}) == 1  # a place is one unit's
+
+
+def test_repeat_visits_to_a_place_spread_through_the_shift():
+    plan = allocate(np.array([9.0, 5.0, 2.0, 1.0]), 150, 480, 10, 15)
+    rows = schedule_rows(schedule(plan, 480, 400, seed=3))
+    twice = int(np.flatnonzero(plan.visits == 2)[0])
+    first_visits, second_visits = [], []
+    for shift in range(1, 401):
+        starts = sorted(row[4] for row in rows if row[0] == shift and row[3] == twice)
+        first_visits.append(starts[0])
+        second_visits.append(starts[1])
+    assert np.mean(first_visits) < 240 < np.mean(second_visits)
+
+
+def test_a_schedule_one_unit_cannot_keep_asks_for_more_units():
+    from hotspot_policing.core import InputError
+
+    plan = allocate(np.arange(12, 0, -1.0), 600, 480, 10, 15)  # more minutes than one shift has
+    with pytest.raises(InputError, match="use at least 2 units"):
+        schedule(plan, 480, 1, seed=1)
+    assert len(schedule_rows(schedule(plan, 480, 1, seed=1, units=2))) == plan.visits.sum()

@@ -48,3 +48,25 @@ def test_merge_overlapping_per_key_by_hand():
     merged = merge_overlapping(key, begin, end)
     # key 0: [0, 10] holds [5, 8]; [12, 20] touches [20, 30]; key 1: [3, 5] and [4, 9] overlap
     assert [m.tolist() for m in merged] == [[0, 0, 1], [0.0, 12.0, 3.0], [10.0, 30.0, 9.0]]
+
+
+def test_shifts_on_duty_need_half_a_shift_of_patrols():
+    from hotspot_policing.core.observed import duty_shifts
+
+    hour = 3600.0
+    # day 0: car A on duty 07:00-13:00 (1 h of the 00-08 shift, 5 h of the 08-16 shift),
+    # car B 17:00-23:00 (6 h of the 16-24 shift); car C pings 15:00-15:10 only
+    a = np.arange(7 * hour, 13 * hour + 1, 30.0)
+    b = np.arange(17 * hour, 23 * hour + 1, 30.0)
+    c = np.arange(15 * hour, 15 * hour + 601, 30.0)
+    units = np.repeat([0, 1, 2], [len(a), len(b), len(c)])
+    seconds = np.concatenate([a, b, c])
+    shuffle = np.random.default_rng(0).permutation(len(seconds))
+    on_duty, any_duty = duty_shifts(units[shuffle], seconds[shuffle], 120.0, 8.0, 8.0)
+    # shifts of 8 h from 08:00: index -1 is 00-08, 0 is 08-16, 1 is 16-24
+    assert on_duty.tolist() == [0, 1] and any_duty.tolist() == [-1, 0, 1]
+    # a gap longer than max_gap takes a car off duty: two 3-hour spells of car A in the 08-16 shift
+    # with a 2-hour gap between are 3 + 3 = 6 h (on duty), one 3-hour spell alone is not
+    spells = np.concatenate([np.arange(8 * hour, 11 * hour + 1, 30.0), np.arange(13 * hour, 16 * hour, 30.0)])
+    assert duty_shifts(np.zeros(len(spells), int), spells, 120.0, 8.0, 8.0)[0].tolist() == [0]
+    assert duty_shifts(np.zeros(len(spells) // 2, int), spells[: len(spells) // 2], 120.0, 8.0, 8.0)[0].tolist() == []

@@ -16,6 +16,7 @@ from ...core.geometry import line_lengths_and_centroids
 from ...core.network import junctions, nearest_segments
 from ..compat import LINE_SOURCE, METERS
 from ..layers import ALL_FIELDS, LINES
+from ..reports import number
 from ..sinks import Column, points_wkb
 from .base import IncidentAlgorithm, stage
 from .street_segments import usable_lines
@@ -131,8 +132,8 @@ class AssignIncidents(IncidentAlgorithm, name="assignincidents", group="streetse
         at_nodes = int((node_of_incident >= 0).sum()) if node_of_incident is not None else 0
         unmatched = int((assignment.segment < 0).sum())
         feedback.pushInfo(
-            self.tr("{} incidents assigned to segments, {} to intersections, {} farther than {:g} from every segment.").format(
-                int(matched.sum()), at_nodes, unmatched, tolerance
+            self.tr("{} incidents assigned to segments, {} to intersections, {} farther than {} from every segment.").format(
+                int(matched.sum()), at_nodes, unmatched, number(tolerance)
             )
         )
         if unmatched:

@@ -3,6 +3,7 @@
 import os
 
 import numpy as np
+from osgeo import gdal
 from qgis.core import (
     Qgis,
     QgsCoordinateTransform,
@@ -40,10 +41,10 @@ from qgis.PyQt.QtCore import QSize, Qt
 from qgis.PyQt.QtGui import QColor, QFont
 from qgis.PyQt.QtXml import QDomDocument
 
-from ...core.network import cross_streets, place_name
 from .. import provenance
 from ..compat import ANY_VECTOR, LINE_GEOMETRY, POINT_GEOMETRY, POLYGON_SOURCE
 from ..layers import latest_time, read
+from ..places import line_ends, place_names, street_field
 from ..sinks import Column, memory_layer
 from ..styles import apply_style, has_own_style, recognised_style
 from .base import PLUGIN_DIR, HotspotAlgorithm, stage
@@ -201,15 +202,21 @@ class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
         else:
             settings.dpi = 150
         written = [path]
-        if districts is not None:
-            if pdf:
-                status, _ = QgsLayoutExporter.exportToPdf(layout.atlas(), path, settings)
+        # QGIS tries to georeference a PNG through GDAL, whose PNG driver cannot update a file:
+        # a harmless "ERROR 6" on the console that users take for a failure. Keep it quiet.
+        gdal.PushErrorHandler("CPLQuietErrorHandler")
+        try:
+            if districts is not None:
+                if pdf:
+                    status, _ = QgsLayoutExporter.exportToPdf(layout.atlas(), path, settings)
+                else:
+                    status, _ = QgsLayoutExporter.exportToImage(layout.atlas(), os.path.splitext(path)[0], "png", settings)
+                    written = self._atlas_pages(layout, path)
             else:
-                status, _ = QgsLayoutExporter.exportToImage(layout.atlas(), os.path.splitext(path)[0], "png", settings)
-                written = self._atlas_pages(layout, path)
-        else:
-            exporter = QgsLayoutExporter(layout)
-            status = exporter.exportToPdf(path, settings) if pdf else exporter.exportToImage(path, settings)
+                exporter = QgsLayoutExporter(layout)
+                status = exporter.exportToPdf(path, settings) if pdf else exporter.exportToImage(path, settings)
+        finally:
+            gdal.PopErrorHandler()
         del table_layer, legend_tree, districts  # kept alive until the export is done
         if status != QgsLayoutExporter.ExportResult.Success:
             raise QgsProcessingException(self.tr("Exporting the briefing map to {} failed (error {}).").format(path, int(status)))
@@ -335,12 +342,8 @@ class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
             columns = [(header, f) for header, f in columns if f != "weight_sum"]
         values = [[("" if v is None else str(v)) for v in np.array(hotspots.values(f), dtype=object)[order]] for _, f in columns]
         if lines:  # street segments: named by their cross streets, so two of one street differ
-            network = self._street_network(layers, context, source.sourceCrs())
-            street_names = np.array(hotspots.values(street), dtype=object)[order]
-            ends = line_ends(hotspots)
-            touching = 1e-7 * max(float(np.ptp(ends[..., 0])), float(np.ptp(ends[..., 1])), 1.0)  # ends meet: scale-free
-            crossing = cross_streets(ends[order], street_names, touching, network)
-            places = [place_name("" if name is None else str(name), pair) for name, pair in zip(street_names, crossing)]
+            places = np.array(place_names(hotspots, self._street_network(layers, context, source.sourceCrs())), dtype=object)
+            places = places[order].tolist()
             if "Place" in [header for header, _ in columns]:
                 values[[header for header, _ in columns].index("Place")] = places
             else:
@@ -370,9 +373,6 @@ class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
         table.setColumns(headed)
         table.refresh()
         return table_layer
-
-
-STREET_NAMES = ("street_name", "street", "name", "st_name", "full_name", "fullname", "road_name", "streetname")
 
 
 def styled(layer, record, in_project):
@@ -492,17 +492,3 @@ def fit_below_legend(layout, frame):
     frame.attemptMove(QgsLayoutPoint(frame.pos().x(), top))
     frame.attemptResize(QgsLayoutSize(width, height))
     return width - 1, height
-
-
-def line_ends(lines):
-    """(n, 2, 2) the first and the last point of each line of ``lines`` (layers.Features)."""
-    starts = np.cumsum(lines.sizes) - lines.sizes
-    first_part = np.unique(lines.part_owner, return_index=True)[1]
-    last_part = len(lines.part_owner) - 1 - np.unique(lines.part_owner[::-1], return_index=True)[1]
-    last_vertex = starts[last_part] + lines.sizes[last_part] - 1
-    return np.stack([lines.vertices[starts[first_part]], lines.vertices[last_vertex]], axis=1)
-
-
-def street_field(fields):
-    by_lower = {name.lower(): name for name in fields.names()}
-    return next((by_lower[n] for n in STREET_NAMES if n in by_lower), None)

@@ -17,7 +17,7 @@ from ...core.geometry import line_lengths_and_centroids
 from ...core.network import junctions, nearest_segments, segments_within
 from ..compat import LINE_SOURCE, METERS
 from ..layers import ALL_FIELDS, LINES
-from ..reports import log_figures
+from ..reports import log_figures, number
 from ..sinks import Column, linestrings_wkb
 from .base import IncidentAlgorithm, stage
 from .street_segments import street_segments, usable_lines
@@ -98,15 +98,15 @@ class HotStreets(IncidentAlgorithm, name="hotstreets", methods="3.5"):
         if unmatched:
             feedback.pushWarning(
                 self.tr(
-                    "{} of {} incidents are farther than {:g} from every street and are left out: check SNAP_TOLERANCE or the CRS."
-                ).format(unmatched, len(matched), snap)
+                    "{} of {} incidents are farther than {} from every street and are left out: check SNAP_TOLERANCE or the CRS."
+                ).format(unmatched, len(matched), number(snap))
             )
         if not matched.any():
             raise QgsProcessingException(
                 self.tr(
-                    "No incident of '{}' is within {:g} of a street of '{}'. "
+                    "No incident of '{}' is within {} of a street of '{}'. "
                     "Check that both layers cover the same place, or raise SNAP_TOLERANCE."
-                ).format(incidents.name, snap, lines.name)
+                ).format(incidents.name, number(snap), lines.name)
             )
 
         last = np.cumsum(segments.sizes) - 1
@@ -116,7 +116,7 @@ class HotStreets(IncidentAlgorithm, name="hotstreets", methods="3.5"):
         distance = self.parameterAsDouble(parameters, self.NEIGHBORHOOD, context)
         if distance <= 0:
             distance = float(np.median(lengths)) / 2
-            feedback.pushInfo(self.tr("Automatic neighbourhood (half the median segment length): {:.6g}.").format(distance))
+            feedback.pushInfo(self.tr("Automatic neighbourhood (half the median segment length): {}.").format(number(distance)))
         neighbours = segments_within(node.reshape(2, n).T, lengths, node_xy, distance, progress=stage(feedback, 55, 70))
         linked = spatial_weights.cardinality(neighbours)
         isolated = int((linked == 0).sum())

@@ -12,6 +12,7 @@ from qgis.core import (
 
 from ...core import kde
 from ..compat import METERS, UNKNOWN_DISTANCE_UNIT
+from ..reports import number
 from .base import IncidentAlgorithm, stage
 
 # Enum positions are public (models store them): only ever append.
@@ -128,7 +129,7 @@ class KernelDensity(IncidentAlgorithm, name="kerneldensity", methods="1"):
             raise QgsProcessingException(self.tr("Bandwidth and cell size must be positive (or 0 for automatic)."))
         if bandwidth == 0:
             bandwidth = kde.automatic_bandwidth(points.x, points.y, weights, kernel)
-            feedback.pushInfo(self.tr("Automatic bandwidth (ArcGIS spatial Silverman rule): {:.6g} map units.").format(bandwidth))
+            feedback.pushInfo(self.tr("Automatic bandwidth (ArcGIS spatial Silverman rule): {} map units.").format(number(bandwidth)))
         reach = bandwidth * (3.0 if kernel == "gaussian" else 1.0)
         if self.parameterAsString(parameters, self.EXTENT, context):
             extent = self.parameterAsExtent(parameters, self.EXTENT, context, points.crs)
@@ -142,21 +143,21 @@ class KernelDensity(IncidentAlgorithm, name="kerneldensity", methods="1"):
         width, height = bounds[2] - bounds[0], bounds[3] - bounds[1]
         if cell == 0:
             cell = kde.automatic_cell_size(width, height)
-            feedback.pushInfo(self.tr("Automatic cell size (shorter side of the extent / 250): {:.6g} map units.").format(cell))
+            feedback.pushInfo(self.tr("Automatic cell size (shorter side of the extent / 250): {} map units.").format(number(cell)))
         cells = math.ceil(width / cell) * math.ceil(height / cell)
         if cells > MAX_CELLS:
             smallest = math.sqrt(width * height / MAX_CELLS)
             raise QgsProcessingException(
-                self.tr(
-                    "The raster would have {:,} cells (more than {:,}). Use a cell size of at least {:.4g} or a smaller extent."
-                ).format(cells, MAX_CELLS, smallest)
+                self.tr("The raster would have {:,} cells (more than {:,}). Use a cell size of at least {} or a smaller extent.").format(
+                    cells, MAX_CELLS, number(smallest)
+                )
             )
         if bandwidth < cell:
             feedback.pushWarning(
                 self.tr(
-                    "The bandwidth ({:.4g}) is smaller than the cell size ({:.4g}): the map will look spotty. "
+                    "The bandwidth ({}) is smaller than the cell size ({}): the map will look spotty. "
                     "Use a smaller cell size or a larger bandwidth."
-                ).format(bandwidth, cell)
+                ).format(number(bandwidth), number(cell))
             )
         return bandwidth, cell, kde.grid_for_extent(*bounds, cell)
 

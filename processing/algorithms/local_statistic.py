@@ -19,6 +19,7 @@ from ...core import local_stats
 from ...core import weights as spatial_weights
 from ..compat import LINE_GEOMETRY, LINE_SOURCE, NUMERIC_FIELD, POINT_SOURCE, POLYGON_GEOMETRY, POLYGON_SOURCE
 from ..layers import ALL_FIELDS, COUNT_NAMES, is_count
+from ..reports import number
 from ..sinks import Column
 from .base import HotspotAlgorithm, stage
 
@@ -181,14 +182,14 @@ class LocalStatisticAlgorithm(HotspotAlgorithm):
         distance = self.parameterAsDouble(parameters, self.DISTANCE, context)
         if distance == 0:
             distance = spatial_weights.distance_for_one_neighbour(x, y)
-            feedback.pushInfo(self.tr("Automatic distance band (every feature has at least one neighbour): {:.6g}.").format(distance))
+            feedback.pushInfo(self.tr("Automatic distance band (every feature has at least one neighbour): {}.").format(number(distance)))
         return spatial_weights.distance_band(x, y, distance)
 
     def _isolated_message(self, isolated, x, y, kind):
         message = self.tr("{} of {} features have no neighbour.").format(isolated, len(x))
         if kind == Neighbours.DISTANCE_BAND:
             needed = spatial_weights.distance_for_one_neighbour(x, y)
-            message += self.tr(" A distance band of at least {:.6g} gives every feature a neighbour (or use k nearest neighbours).").format(
-                needed
+            message += self.tr(" A distance band of at least {} gives every feature a neighbour (or use k nearest neighbours).").format(
+                number(needed)
             )
         return message

@@ -10,12 +10,13 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
-from ...core.dosage import shift_index, split_by_shift
+from ...core.dosage import split_by_shift
 from ...core.geometry import points_in_polygons
 from ...core.network import nearest_segments
-from ...core.observed import presence
+from ...core.observed import duty_shifts, presence
 from ..compat import ANY_VECTOR, LINE_SOURCE, POINT_SOURCE, POLYGON_SOURCE
 from ..layers import ALL_FIELDS, LINES, POLYGONS, TIME_NAMES, UNIT_NAMES, is_time
+from ..reports import number
 from ..sinks import Column
 from .base import DosageAlgorithm, stage
 
@@ -40,7 +41,9 @@ class ObservedDosage(DosageAlgorithm, name="observeddosage", methods="4.4"):
         "is police presence, officer_minutes counts every unit. visits_observed counts presence "
         "episodes of at least MIN_VISIT minutes.</p>"
         "<p><b>Output.</b> The hot spots with minutes_observed, officer_minutes, visits_observed, "
-        "shifts_observed (shifts of SHIFT_HOURS from SHIFT_START with any pings), "
+        "shifts_observed (shifts of SHIFT_HOURS from SHIFT_START in which patrols were on duty "
+        "for at least half the shift: a unit is on duty from its first ping to its last while no "
+        "gap exceeds MAX_GAP), "
         "minutes_per_shift_observed and, when the layer is a patrol plan with "
         "minutes_per_shift, dose_ratio (observed / planned). OUTPUT_SHIFTS: minutes and visits "
         "per hot spot and shift. Times are read as stored (UTC for GeoPackage date-times).</p>"
@@ -104,12 +107,23 @@ class ObservedDosage(DosageAlgorithm, name="observeddosage", methods="4.4"):
         min_visit = 60.0 * self.parameterAsDouble(parameters, self.MIN_VISIT, context)
         result = presence(unit, seconds, spots, len(hotspots), max_gap, min_visit)
         shift_hours, shift_start = self.shifts(parameters, context)
-        shifts_observed = len(np.unique(shift_index(seconds, shift_start, shift_hours)))
+        on_duty, any_duty = duty_shifts(unit, seconds, max_gap, shift_start, shift_hours)
+        shifts_observed = len(on_duty) or len(any_duty)
         feedback.pushInfo(
-            self.tr("{} pings of {} units over {} shifts; {} presence episodes in hot spots.").format(
-                len(seconds), unit.max() + 1, shifts_observed, len(result.spot)
+            self.tr("{} pings of {} units; patrols were on duty for at least half of {} shifts; {} presence episodes in hot spots.").format(
+                number(len(seconds)), unit.max() + 1, len(on_duty), number(len(result.spot))
             )
         )
+        if len(any_duty) > len(on_duty):
+            feedback.pushInfo(
+                self.tr(
+                    "{} more shifts saw patrols for less than half the shift (e.g. a car finishing late): doses per shift leave them out."
+                ).format(len(any_duty) - len(on_duty))
+                if len(on_duty)
+                else self.tr("No shift had patrols for half its length: doses per shift divide by the {} shifts with any.").format(
+                    len(any_duty)
+                )
+            )
         per_shift = result.minutes / shifts_observed
         columns = [
             Column("minutes_observed", "double", result.minutes),

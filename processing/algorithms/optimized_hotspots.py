@@ -15,6 +15,7 @@ from ...core import local_stats, optimized, tessellation
 from ...core import weights as spatial_weights
 from ...core.geometry import points_in_polygons
 from ..compat import POLYGON_SOURCE
+from ..reports import number
 from ..sinks import Column, polygons_wkb
 from .base import IncidentAlgorithm, stage
 
@@ -98,12 +99,12 @@ class OptimizedHotspots(IncidentAlgorithm, name="optimizedhotspots", methods="2.
             size = optimized.automatic_cell_size(max(xmax - xmin, 1e-9), max(ymax - ymin, 1e-9))
             if size <= 0:
                 raise QgsProcessingException(self.tr("All incidents are at one place: give a cell size."))
-            feedback.pushInfo(self.tr("Automatic cell size (shorter side of the area / 50): {:.6g}.").format(size))
+            feedback.pushInfo(self.tr("Automatic cell size (shorter side of the area / 50): {}.").format(number(size)))
         estimated = (xmax - xmin) * (ymax - ymin) / size**2
         if estimated > MAX_CELLS:
             raise QgsProcessingException(
-                self.tr("About {:,.0f} cells would be made (more than {:,}). Use a cell size of at least {:.4g}.").format(
-                    estimated, MAX_CELLS, np.sqrt((xmax - xmin) * (ymax - ymin) / MAX_CELLS)
+                self.tr("About {:,.0f} cells would be made (more than {:,}). Use a cell size of at least {}.").format(
+                    estimated, MAX_CELLS, number(float(np.sqrt((xmax - xmin) * (ymax - ymin) / MAX_CELLS)))
                 )
             )
         shape = CellShape(self.parameterAsEnum(parameters, self.CELL_SHAPE, context))
@@ -131,7 +132,7 @@ class OptimizedHotspots(IncidentAlgorithm, name="optimizedhotspots", methods="2.
             start = spatial_weights.distance_for_one_neighbour(cx, cy)
             distance, how, _ = optimized.automatic_distance(cx, cy, analysed, start, progress=stage(feedback, 30, 60))
             distance = max(distance, 0.001 * max(xmax - xmin, ymax - ymin))
-            feedback.pushInfo(self.tr("Automatic distance band ({}): {:.6g}.").format(self.tr(how), distance))
+            feedback.pushInfo(self.tr("Automatic distance band ({}): {}.").format(self.tr(how), number(distance)))
         neighbours = spatial_weights.distance_band(cx, cy, distance)
         counts_nb = spatial_weights.cardinality(neighbours)
         z = local_stats.gi_star(analysed, spatial_weights.with_self(neighbours))
@@ -141,7 +142,9 @@ class OptimizedHotspots(IncidentAlgorithm, name="optimizedhotspots", methods="2.
         bins[~np.isfinite(z)] = np.nan
         if (counts_nb == 0).any():
             feedback.pushWarning(
-                self.tr("{} cells have no neighbour within {:.6g}; their results are NULL.").format(int((counts_nb == 0).sum()), distance)
+                self.tr("{} cells have no neighbour within {}; their results are NULL.").format(
+                    int((counts_nb == 0).sum()), number(distance)
+                )
             )
         feedback.pushInfo(
             self.tr("{} hot spot cells and {} cold spot cells at 90 % confidence or more (FDR-corrected).").format(

@@ -12,6 +12,8 @@ from qgis.core import (
 from ...core.dosage import Selection, allocate, choose_hotspots, schedule
 from ..compat import ANY_VECTOR, NUMERIC_FIELD
 from ..layers import ALL_FIELDS, RISK_NAMES, is_count, is_identifier
+from ..places import place_names
+from ..reports import number
 from ..sinks import Column
 from .base import DosageAlgorithm, stage
 
@@ -27,7 +29,7 @@ DOUBLE = QgsProcessingParameterNumber.Type.Double
 class PatrolDosage(DosageAlgorithm, name="patroldosage", methods="4.1-4.3"):
     HOTSPOTS, RISK_FIELD, PATROL_MINUTES, VISIT_MIN = "HOTSPOTS", "RISK_FIELD", "PATROL_MINUTES", "VISIT_MIN"
     VISIT_MAX, MAX_HOTSPOTS, SEED, OUTPUT, OUTPUT_SCHEDULE = "VISIT_MAX", "MAX_HOTSPOTS", "SEED", "OUTPUT", "OUTPUT_SCHEDULE"
-    SELECTION, RISK_SHARE, SHIFTS = "SELECTION", "RISK_SHARE", "SHIFTS"
+    SELECTION, RISK_SHARE, SHIFTS, UNITS = "SELECTION", "RISK_SHARE", "SHIFTS", "UNITS"
 
     DISPLAY_NAME = "Patrol dosage plan"
     TAGS = "patrol,dosage,koper,visits,minutes,schedule,hot spots policing,deployment"
@@ -44,12 +46,17 @@ class PatrolDosage(DosageAlgorithm, name="patroldosage", methods="4.1-4.3"):
         "down to whole visits of VISIT_MIN to VISIT_MAX minutes: the plan never exceeds the "
         "budget and a riskier hot spot never gets fewer minutes. If the budget cannot give every "
         "chosen hot spot one visit, the riskiest that fit are funded and the log says what "
-        "budget would cover them all. In the schedule each hot spot's shift is split into as "
-        "many windows as it has visits and each visit starts at a random time in its window "
-        "(repeatable with SEED): unpredictable, yet spread through the shift.</p>"
+        "budget would cover them all.</p>"
+        "<p><b>Schedule.</b> UNITS patrol units share the visits, each hot spot belonging to "
+        "one unit (by rank in turn). A unit's visits follow one another without overlapping: "
+        "a place's repeat visits are spread through the shift, and the unit's free time falls "
+        "as random gaps between visits (repeatable with SEED), so visits are unpredictable yet "
+        "every one can be made. Travel between hot spots comes out of the free time. If one "
+        "unit would need more visit minutes than a shift has, the run asks for more units.</p>"
         "<p><b>Output.</b> The chosen hot spots with priority_rank, visits_per_shift and "
-        "minutes_per_shift; OUTPUT_SCHEDULE: one row per visit (shift, visit_order, "
-        "priority_rank, planned_start, start_minute, minutes).</p>"
+        "minutes_per_shift; OUTPUT_SCHEDULE: one row per visit (shift, unit, visit_order, "
+        "priority_rank, place, planned_start, planned_end, start_minute, minutes). Places are "
+        "named by their street and cross streets, or by a name field.</p>"
     )
 
     def initAlgorithm(self, config=None):
@@ -77,6 +84,8 @@ class PatrolDosage(DosageAlgorithm, name="patroldosage", methods="4.1-4.3"):
         self.add_number(self.RISK_SHARE, "Share of risk (%)", 50.0, share_help, maximum=100.0, advanced=True)
         shifts_help = "How many shifts the schedule covers (e.g. 7: a week of one shift a day)."
         self.add_number(self.SHIFTS, "Shifts to schedule", 7, shifts_help, integer=True, advanced=True)
+        units_help = "Patrol units (cars, foot patrols) sharing the visits; no unit is scheduled in two places at once."
+        self.add_number(self.UNITS, "Patrol units", 1, units_help, integer=True, minimum=1)
         self.add_shift_start()
         self.add_results(("HOTSPOTS_FUNDED", "MINUTES_PLANNED", "BUDGET_NEEDED"))
 
@@ -133,14 +142,25 @@ class PatrolDosage(DosageAlgorithm, name="patroldosage", methods="4.1-4.3"):
         if plan.funded < len(chosen):
             feedback.pushWarning(
                 self.tr(
-                    "{:g} minutes per shift cannot give all {} chosen hot spots a {}-minute visit: "
-                    "the {} riskiest are funded; {:g} minutes would cover them all."
-                ).format(budget, len(chosen), visit_min, plan.funded, plan.budget_needed)
+                    "{} minutes per shift cannot give all {} chosen hot spots a {}-minute visit: "
+                    "the {} riskiest are funded; {} minutes would cover them all."
+                ).format(number(budget), len(chosen), visit_min, plan.funded, number(plan.budget_needed))
             )
         feedback.pushInfo(
-            self.tr("{} minutes of {:g} planned for {} hot spots per shift.").format(int(plan.minutes.sum()), budget, plan.funded)
+            self.tr("{} minutes of {} planned for {} hot spots per shift.").format(
+                number(int(plan.minutes.sum())), number(budget), plan.funded
+            )
         )
         rank = np.arange(1, len(chosen) + 1)  # chosen is riskiest first
+        visits = None
+        if parameters.get(self.OUTPUT_SCHEDULE) is not None:  # made before anything is written: it may be refused
+            visits = schedule(
+                plan,
+                60.0 * shift_hours,
+                self.parameterAsInt(parameters, self.SHIFTS, context),
+                self.parameterAsInt(parameters, self.SEED, context),
+                self.parameterAsInt(parameters, self.UNITS, context),
+            )
         destination = self.writer.features(
             self.OUTPUT,
             [
@@ -159,27 +179,29 @@ class PatrolDosage(DosageAlgorithm, name="patroldosage", methods="4.1-4.3"):
             "MINUTES_PLANNED": int(plan.minutes.sum()),
             "BUDGET_NEEDED": plan.budget_needed,
         }
-        if parameters.get(self.OUTPUT_SCHEDULE) is not None:
-            visits = schedule(
-                plan,
-                60.0 * shift_hours,
-                self.parameterAsInt(parameters, self.SHIFTS, context),
-                self.parameterAsInt(parameters, self.SEED, context),
-            )
+        if visits is not None:
             clock = int(round(shift_start * 60)) + visits.start
-            planned = np.char.add(
-                np.char.add(np.char.zfill(((clock // 60) % 24).astype(str), 2), ":"), np.char.zfill((clock % 60).astype(str), 2)
-            )
+            places = np.array(place_names(hotspots), dtype=object)[chosen]
             results[self.OUTPUT_SCHEDULE] = self.writer.table(
                 self.OUTPUT_SCHEDULE,
                 [
                     Column("shift", "int", visits.shift),
+                    Column("unit", "int", visits.unit),
                     Column("visit_order", "int", visits.order),
                     Column("priority_rank", "int", rank[visits.spot]),
-                    Column("planned_start", "string", planned.astype(object)),
+                    Column("place", "string", places[visits.spot]),
+                    Column("planned_start", "string", clock_text(clock)),
+                    Column("planned_end", "string", clock_text(clock + visits.minutes)),
                     Column("start_minute", "int", visits.start),
                     Column("minutes", "int", visits.minutes),
                 ],
                 progress=stage(feedback, 70, 100),
             )
         return results
+
+
+def clock_text(minutes):
+    """Minutes since midnight (any number of days) as HH:MM."""
+    minutes = np.asarray(minutes, dtype=np.int64)
+    hours, mins = (minutes // 60) % 24, minutes % 60
+    return np.char.add(np.char.add(np.char.zfill(hours.astype(str), 2), ":"), np.char.zfill(mins.astype(str), 2)).astype(object)
