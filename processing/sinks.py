@@ -15,6 +15,7 @@ row. Every other destination (memory layers, PostGIS, shapefiles, ...) goes thro
 Processing feature sink."""
 
 import datetime
+import html
 import json
 import operator
 import os
@@ -239,12 +240,17 @@ class Writer:
         return path
 
     def text(self, key, content):
-        """A text file (an HTML report) for the file output ``key``; None when not asked for."""
+        """An HTML report for the file output ``key``, its provenance in a footer (and in full
+        as a comment); None when not asked for."""
         self._not_cancelled()
         path = self.algorithm.parameterAsFileOutput(self.parameters, key, self.context)
         if not path:
             return None
         self.written.append((path, path))
+        record = self.provenance()
+        footer = f'<footer class="provenance"><p><small>{html.escape(provenance.as_text(record))}</small></p></footer>\n'
+        footer += f"<!-- {provenance.KEY}\n{provenance.as_json(record).replace('--', '- -')}\n-->\n"
+        content = content.replace("</body>", footer + "</body>") if "</body>" in content else content + footer
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(content)
         return path

@@ -64,6 +64,10 @@ def test_every_algorithm_through_qgis_process_gives_plain_numbers(tmp_path, name
     for key, path in results.items():
         if isinstance(path, str) and path.lower().endswith((".gpkg", ".tif")):
             check_opens_styled_and_documented(name, key, path)
+        if isinstance(path, str) and path.lower().endswith(".html"):  # reports carry their provenance too
+            text = Path(path).read_text(encoding="utf-8")
+            record = json.loads(text.split("HOTSPOT_POLICING_PROVENANCE", 1)[1].split("-->", 1)[0])
+            assert record["algorithm"] == f"hotspotpolicing:{name}" and "Made by" in text
 
 
 STYLED = {  # outputs with a style of their own: the renderer a fresh QGIS shows them with
