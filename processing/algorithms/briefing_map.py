@@ -362,16 +362,21 @@ class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
         table.setFilterToAtlasFeature(per_district)
         headed = table.columns()
         width, height = fit_below_legend(layout, frame)
-        narrow = (width * (0.55 if any(h == "Place" for h, _ in columns) else 1.0) - 2 * len(columns)) / max(len(columns) - 1, 1)
+        shares = {"Rank": 0.08, "Place": 0.45}  # the rest share what is left
+        fixed = sum(shares.get(header, 0.0) for header, _ in columns)
+        others = max(sum(header not in shares for header, _ in columns), 1)
         for column, (header, _) in zip(headed, columns):
             column.setHeading(header)
             # fixed widths that fill the frame; long place names wrap instead of leaving the page
-            column.setWidth(width * 0.45 if header == "Place" else narrow)
+            column.setWidth(width * shares.get(header, (1.0 - fixed) / others) - 2)
         table.setWrapBehavior(WRAP_TEXT)
-        table.setContentTextFormat(small_text(table.contentTextFormat(), bold=False))  # ten rows fit any page
-        table.setHeaderTextFormat(small_text(table.headerTextFormat(), bold=True))
         table.setColumns(headed)
-        table.refresh()
+        for size in (7.0, 6.5, 6.0, 5.5, 5.0):  # the largest text with which every row fits
+            table.setContentTextFormat(small_text(table.contentTextFormat(), size, bold=False))
+            table.setHeaderTextFormat(small_text(table.headerTextFormat(), size, bold=True))
+            table.refresh()
+            if table.totalSize().height() <= height:
+                break
         return table_layer
 
 
@@ -442,7 +447,7 @@ def legend_name(layer, record):
     if style == "cotype":
         return f"Clusters and outliers of {what} (Local Moran's I)"
     if style == "segments":
-        return f"{what.capitalize()} per street segment"
+        return "Incidents per street segment"  # the style grades incident_count, even when harm was summed too
     if style == "dosage":
         return "Patrol plan: visits per shift (labels: priority)"
     name = layer.name().replace("_", " ").strip()
@@ -460,12 +465,12 @@ def data_date_of(layers, records):
     return max(dates)[:10] if dates else ""
 
 
-def small_text(text, bold):
+def small_text(text, size, bold):
     text = QgsTextFormat(text)
     font = text.font()
     font.setBold(bold)
     text.setFont(font)
-    text.setSize(7)
+    text.setSize(size)
     return text
 
 
