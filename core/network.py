@@ -177,7 +177,9 @@ def _edge_pairs(a, b, part, position, tolerance, skip_neighbours=True):
     the edges: two such edges have samples within step + 2 tolerance), without an edge's
     pairing with itself and, unless asked, with its neighbours in the same part."""
     lengths = np.hypot(*(b - a).T)
-    step = max(tolerance, lengths.sum() / 2e6, 1e-9)
+    # samples about half a typical edge apart: few enough that long straight streets do not
+    # flood the tree with pairs of their own samples, dense enough to keep the radius small
+    step = max(tolerance, float(np.median(lengths)) / 2 if len(lengths) else 0.0, lengths.sum() / 2e6, 1e-9)
     per_edge = np.maximum(np.ceil(lengths / step).astype(np.int64), 1)
     edge = np.repeat(np.arange(len(a)), per_edge)
     t = (np.arange(len(edge)) - np.repeat(np.cumsum(per_edge) - per_edge, per_edge) + 0.5) / per_edge[edge]
@@ -189,7 +191,8 @@ def _edge_pairs(a, b, part, position, tolerance, skip_neighbours=True):
     keep = e != f
     if skip_neighbours:
         keep &= ~((part[e] == part[f]) & (np.abs(position[e] - position[f]) == 1))
-    return np.unique(np.column_stack([e[keep], f[keep]]), axis=0)
+    key = np.unique(e[keep] * np.int64(len(a)) + f[keep])  # one row per pair (1-D unique is fast)
+    return np.column_stack([key // len(a), key % len(a)])
 
 
 def _intersections(p1, p2, q1, q2):
@@ -310,7 +313,8 @@ def segments_within(node, lengths, node_xy, distance, progress=None, per_tile=10
     rows, cols = [], []
     for done, sources in enumerate(np.split(order, bounds)):
         report(done / (len(bounds) + 1))
-        low, high = node_xy[sources].min(axis=0) - distance, node_xy[sources].max(axis=0) + distance
+        reach = distance * (1 + 1e-9) + span * 1e-12  # a walk of exactly `distance` ends inside, round-off or not
+        low, high = node_xy[sources].min(axis=0) - reach, node_xy[sources].max(axis=0) + reach
         band = by_x[np.searchsorted(sorted_x, low[0]) : np.searchsorted(sorted_x, high[0], side="right")]
         local = np.sort(band[(node_xy[band, 1] >= low[1]) & (node_xy[band, 1] <= high[1])])
         position = np.searchsorted(local, sources)

@@ -220,3 +220,22 @@ def test_cross_streets_name_both_ends_whatever_the_layer_order():
     # a few chosen segments (a patrol plan) named from the whole street network
     chosen = cross_streets(np.array([segments[0][1]], dtype=float), ["15th Avenue"], 0.5, network=(all_ends, all_names))
     assert place_name("15th Avenue", chosen[0]) == "15th Avenue between Birch Rd and Oak St"
+
+
+def test_walks_of_exactly_the_neighbourhood_count_far_from_the_origin():
+    """A regular grid in UTM-sized coordinates, a neighbourhood of exactly two blocks: round-off
+    in the tiles' bounds must not drop the junctions just at the limit."""
+    side, block = 12, 120.0
+    xy = np.array([(440000.0 + i * block, 4460000.0 + j * block) for i in range(side) for j in range(side)])
+    pairs = [(i * side + j, (i + 1) * side + j) for i in range(side - 1) for j in range(side)]
+    pairs += [(i * side + j, i * side + j + 1) for i in range(side) for j in range(side - 1)]
+    node = np.array(pairs)
+    lengths = np.hypot(*(xy[node[:, 0]] - xy[node[:, 1]]).T)
+    xy = xy + np.random.default_rng(1).uniform(-1e-9, 1e-9, xy.shape)  # junctions placed from cut points carry round-off
+    walk = floyd_warshall(node, lengths, len(xy))
+    between_ends = np.min([walk[node[:, a]][:, node[:, b]] for a in (0, 1) for b in (0, 1)], axis=0)
+    expected = between_ends <= 2 * block * (1 + 1e-9)
+    np.fill_diagonal(expected, False)
+    for per_tile in (1024, 9):
+        found = segments_within(node, lengths, xy, 2 * block, per_tile=per_tile).toarray() > 0
+        np.testing.assert_array_equal(found, expected)
