@@ -17,8 +17,16 @@ $(VENV)/.ready: requirements-test.txt constraints.txt
 
 venv: deps $(VENV)/.ready
 
+# A throw-away PostgreSQL + PostGIS server (scripts/postgis.sh) in a temporary folder runs for
+# the tests (tests/test_postgis.py); it is stopped and its folder removed afterwards, whatever
+# pytest's outcome (or an interrupt). Its connection reaches pytest as HOTSPOT_POLICING_PG*.
+# TESTS=tests/test_postgis.py runs only some tests (default: all of tests/).
 test: venv
-	$(VENV)/bin/pytest -q tests
+	@pgdir=$$(mktemp -d "$${TMPDIR:-/tmp}/hotspot_policing_pg.XXXXXX") || exit 1; \
+	trap 'bash scripts/postgis.sh stop "$$pgdir"; exit 130' INT TERM HUP; \
+	bash scripts/postgis.sh start "$$pgdir" && eval "$$(bash scripts/postgis.sh env "$$pgdir")" && \
+	$(VENV)/bin/pytest -q $(or $(TESTS),tests); status=$$?; \
+	bash scripts/postgis.sh stop "$$pgdir"; exit $$status
 
 demo: deps
 	$(SYSTEM_PYTHON) scripts/demo.py out
@@ -29,6 +37,7 @@ bench: venv
 	$(SYSTEM_PYTHON) benchmarks/bench_segments.py
 	$(SYSTEM_PYTHON) benchmarks/bench_dosage.py
 	$(SYSTEM_PYTHON) benchmarks/bench_scaling.py --largest 1000000
+	$(SYSTEM_PYTHON) benchmarks/bench_postgis.py
 
 lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

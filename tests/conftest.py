@@ -39,3 +39,29 @@ def provider(qgis_processing):
     instance = HotspotPolicingProvider()
     registry.addProvider(instance)
     return instance
+
+
+@pytest.fixture(scope="session")
+def postgis():
+    """The throw-away PostgreSQL + PostGIS server ``make test`` starts (scripts/postgis.sh):
+    host, port, dbname, user, and ``connection``, their libpq/QGIS form. Without its
+    HOTSPOT_POLICING_PG* variables (pytest run by hand) the PostGIS tests are skipped; with
+    them, a server that cannot be reached is an error."""
+    import types
+
+    names = ("HOST", "PORT", "DATABASE", "USER")
+    values = {name: os.environ.get(f"HOTSPOT_POLICING_PG{name}") for name in names}
+    if not all(values.values()):
+        pytest.skip(
+            "PostGIS tests need the throw-away PostgreSQL + PostGIS server that `make test` starts "
+            "(scripts/postgis.sh): run `make test` (only these: `make test TESTS=tests/test_postgis.py`)"
+        )
+    import psycopg2
+
+    server = types.SimpleNamespace(host=values["HOST"], port=int(values["PORT"]), dbname=values["DATABASE"], user=values["USER"])
+    server.connection = f"dbname='{server.dbname}' host={server.host} port={server.port} user='{server.user}'"
+    try:
+        psycopg2.connect(server.connection, connect_timeout=10).close()
+    except psycopg2.Error as error:
+        pytest.fail(f"the PostGIS server of HOTSPOT_POLICING_PG* cannot be reached ({server.connection}): {error}")
+    return server
