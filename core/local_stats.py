@@ -85,7 +85,7 @@ def benjamini_hochberg(p, alpha):
     return passed
 
 
-def permutation_p(values, neighbours, permutations=999, seed=None, chunk=4096, progress=None):
+def permutation_p(values, neighbours, permutations=999, seed=None, chunk=4096, progress=None, order=None):
     """Two-sided pseudo p-values by conditional permutation (Anselin 1995; esda's scheme):
     x_i stays, its neighbours' values are replaced by draws without replacement from the
     other n - 1 values. ``neighbours`` is binary, without self weights.
@@ -96,7 +96,16 @@ def permutation_p(values, neighbours, permutations=999, seed=None, chunk=4096, p
 
     One set of R draws is shared by all features, as esda does. A uniform draw of c of the
     others is made from c + 1 draws of all n values: drop i if it was drawn, else the last
-    draw (every c-subset of the others then has probability c! n / (n)_(c+1))."""
+    draw (every c-subset of the others then has probability c! n / (n)_(c+1)).
+
+    ``order`` (e.g. the features sorted by their ids) fixes which feature takes which draws,
+    so the p-values do not depend on the order the features were read in (a database returns
+    rows in no fixed order)."""
+    if order is not None:
+        order = np.asarray(order)
+        p = np.empty(len(order))
+        p[order] = permutation_p(np.asarray(values)[order], neighbours[order][:, order], permutations, seed, chunk, progress)
+        return p
     x = np.asarray(values, dtype=float)
     n = len(x)
     count = cardinality(neighbours)

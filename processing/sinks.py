@@ -28,6 +28,7 @@ from osgeo import gdal
 from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsFeature,
+    QgsFeatureRequest,
     QgsField,
     QgsFields,
     QgsGeometry,
@@ -47,6 +48,7 @@ from .compat import field as make_field
 from .layers import rows_as_bytes
 from .styles import apply_style, on_completion
 
+NO_GEOMETRY = QgsFeatureRequest.Flag.NoGeometry
 BATCH = 10_000  # features per addFeatures call (generic path)
 # fast DEFLATE (what any GIS reads), on every core: a tenth of the size of a plain GeoTIFF for sparse maps
 GEOTIFF_OPTIONS = ["COMPRESS=DEFLATE", "ZLEVEL=1", "TILED=YES", "NUM_THREADS=ALL_CPUS", "BIGTIFF=IF_SAFER"]
@@ -92,6 +94,9 @@ class Writer:
             wkb_type = base.wkb_type if base is not None else QgsWkbTypes.Type.NoGeometry
         if crs is None and base is not None:
             crs = base.source_crs
+        fid = next((i for i, f in enumerate(fields) if f.name().lower() == "fid"), None)
+        if fid is not None and not _usable_ids(values[fid]):  # the destination numbers the features itself
+            fields, values = fields[:fid] + fields[fid + 1 :], values[:fid] + values[fid + 1 :]
         record = self.provenance()
         path = self._geopackage_path(key)
         if path is not None:
@@ -125,7 +130,7 @@ class Writer:
                 if rows is not None:
                     column_values = _pick(column_values, rows)
                 if name.lower() == "fid" and duplicated_rows:
-                    column_values = [None] * len(column_values)  # pieces of one feature get new ids
+                    continue  # pieces of one feature (street segments of a centre-line) get new ids
                 fields.append(QgsField(source_field))
                 values.append(column_values)
         for column in columns:
@@ -175,8 +180,25 @@ class Writer:
                 batch = []
                 progress((i + 1) / total)
         self._add(sink, batch)
+        sink.flushBuffer()
+        del sink  # finished: a database has the rows now
+        self._check_count(destination, total)
         progress(1.0)
         return destination
+
+    def _check_count(self, destination, total):
+        """Every row arrived. QGIS 3.22's sinks do not report rows a database refuses (e.g. a
+        NULL key): count what the destination holds and fail loudly if rows are missing."""
+        layer = _output_layer(destination, _file_of(destination), self.context, raster=False)
+        if layer is None or not layer.isValid() or layer.featureCount() == total:
+            return
+        request = QgsFeatureRequest().setFlags(NO_GEOMETRY).setNoAttributes()
+        held = sum(1 for _ in layer.getFeatures(request))  # featureCount() may be an estimate
+        if held != total:
+            raise QgsProcessingException(
+                f"The destination {destination.split(' password=')[0]} accepted {held:,} of {total:,} features (the "
+                "database refused the others; its log says why). Choose another destination, e.g. a GeoPackage."
+            )
 
     def _add(self, sink, batch):
         if batch and not sink.addFeatures(batch, FAST_INSERT):
@@ -193,8 +215,6 @@ class Writer:
             if os.path.exists(destination + suffix):
                 os.remove(destination + suffix)
         fid = next((i for i, f in enumerate(fields) if f.name().lower() == "fid"), None)
-        if fid is not None and not _usable_ids(values[fid]):  # GeoPackage numbers the features itself
-            fields, values, fid = fields[:fid] + fields[fid + 1 :], values[:fid] + values[fid + 1 :], None
         if geometry is None or wkb_type == QgsWkbTypes.Type.NoGeometry:
             geometry, wkb_type = None, None
         try:

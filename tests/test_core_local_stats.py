@@ -211,3 +211,22 @@ def test_k_nearest_and_contiguity():
     expected = (np.maximum(np.abs(x[:, None] - x), np.abs(y[:, None] - y)) == 1).astype(float)
     np.testing.assert_array_equal(queen, expected)
     assert weights.distance_for_one_neighbour(np.array([0.0, 1.0, 5.0]), np.zeros(3)) == 4.0
+
+
+def test_permutation_p_values_do_not_depend_on_the_row_order_given_an_order():
+    from scipy import sparse
+
+    from hotspot_policing.core.local_stats import permutation_p
+    from hotspot_policing.core.weights import k_nearest
+
+    rng = np.random.default_rng(4)
+    x, y, values = rng.uniform(0, 100, 300), rng.uniform(0, 100, 300), rng.poisson(3, 300).astype(float)
+    ids = rng.permutation(10_000)[:300]  # feature ids, as a layer's
+    neighbours = k_nearest(x, y, 6)
+    first = permutation_p(values, neighbours, 199, seed=5, order=np.argsort(ids))
+    shuffle = rng.permutation(300)  # the same features read in another order
+    moved = sparse.csr_matrix(neighbours.toarray()[shuffle][:, shuffle])
+    second = permutation_p(values[shuffle], moved, 199, seed=5, order=np.argsort(ids[shuffle]))
+    np.testing.assert_array_equal(second, first[shuffle])
+    # without an order the draws follow the rows, so the p-values move with them
+    assert not np.array_equal(permutation_p(values[shuffle], moved, 199, seed=5), first[shuffle])

@@ -284,18 +284,10 @@ def run_reading(city, store, name, route, folder):
     return numbers, outputs
 
 
-ORDER_BUG = (
-    "gistar's pseudo p-values (GiPValue, and from them the confidence bins) depend on the order the features are read: "
-    "core/local_stats.permutation_p shares one set of seeded draws of row positions among all features, so the same "
-    "features in another row order get other p-values; PostgreSQL returns a table's rows in no fixed order"
-)
-
-
 def reading_params():
     for name in ROUTED:
         for route in ROUTES:
-            marks = [pytest.mark.xfail(strict=True, reason=ORDER_BUG)] if (name, route) == ("gistar", "shuffled") else []
-            yield pytest.param(name, route, marks=marks, id=f"{name}-{route}")
+            yield pytest.param(name, route, id=f"{name}-{route}")
 
 
 @pytest.mark.parametrize(("name", "route"), reading_params())
@@ -340,17 +332,8 @@ def writing_runs(layer, segments):
     }
 
 
-STREET_SEGMENTS_BUG = (
-    "streetsegments into PostGIS reports success but the table stays empty: the pieces of one street are written with "
-    "fid NULL (sinks.py blanks the ids of duplicated rows), PostgreSQL refuses the INSERT (NOT NULL primary key fid; the "
-    "server log says 'null value in column \"fid\"'), and in QGIS 3.22 neither the sink's addFeatures() nor flushBuffer() "
-    "nor lastError() reports it, so sinks.py never notices"
-)
-
-
 def writing_param(name):
-    marks = [pytest.mark.xfail(strict=True, reason=STREET_SEGMENTS_BUG)] if name == "streetsegments" else []
-    return pytest.param(name, marks=marks)
+    return pytest.param(name)
 
 
 @pytest.fixture(scope="module")
@@ -498,3 +481,38 @@ def assert_same_table(got, expected, label):
             for a, b in zip(got_row, row)
         )
         assert same, f"{label}: row {got_row} differs from {row}"
+
+
+def test_a_postgis_table_is_read_by_gdal_in_bulk_and_a_selection_by_qgis(city):
+    """Tables, views and SQL filters stream through GDAL's PostgreSQL driver (the fast path
+    that keeps a million incidents from PostGIS within 5x of a GeoPackage); a selection
+    needs QGIS's feature iterator. Both give the same incidents."""
+    import processing
+    from qgis.core import QgsProcessingContext, QgsProcessingFeatureSourceDefinition, QgsProcessingFeedback
+
+    class Kept(QgsProcessingFeedback):
+        def __init__(self):
+            super().__init__()
+            self.lines = []
+
+        def pushInfo(self, info):  # noqa: N802 - QGIS API
+            self.lines.append(info)
+
+    def reader_of(value):
+        feedback = Kept()
+        context = QgsProcessingContext()
+        context.setProject(QgsProject.instance())
+        parameters = {"INPUT": value, "BANDWIDTH": 150.0, "CELL_SIZE": 25.0, "OUTPUT": "TEMPORARY_OUTPUT"}
+        result = processing.run("hotspotpolicing:kerneldensity", parameters, context=context, feedback=feedback)
+        return next(line for line in feedback.lines if line.startswith("Read ")), result["INCIDENT_COUNT"]
+
+    whole, count = reader_of("postgres://" + city.uri("incidents"))
+    assert "GDAL Arrow" in whole and count == 30000
+    filtered, filtered_count = reader_of("postgres://" + city.uri("incidents", sql=FILTERS["incidents"]))
+    assert "GDAL Arrow" in filtered and 0 < filtered_count < count
+    layer = city.layer("incidents")
+    QgsProject.instance().addMapLayer(layer)
+    layer.selectByIds(list(range(1, 101)))
+    selected, selected_count = reader_of(QgsProcessingFeatureSourceDefinition(layer.id(), True))
+    QgsProject.instance().removeMapLayer(layer.id())
+    assert "QGIS feature" in selected and selected_count == 100

@@ -112,7 +112,8 @@ def run(algorithm, source, output):
     assert ok, feedback.textLog()
     layer = results["OUTPUT"]
     if isinstance(layer, str):
-        layer = context.getMapLayer(layer) or QgsVectorLayer(layer, "out", "ogr")
+        held = context.getMapLayer(layer)  # a memory layer lives in the context: take it out before the context goes
+        layer = context.temporaryLayerStore().takeMapLayer(held) if held is not None else QgsVectorLayer(layer, "out", "ogr")
     return layer, feedback.textLog()
 
 

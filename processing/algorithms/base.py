@@ -157,6 +157,9 @@ class HotspotAlgorithm(QgsProcessingAlgorithm):
         except BaseException:
             self.writer.discard()
             raise
+        finally:  # they refer back to the algorithm: a cycle would keep the run's context (and
+            # its layers) alive until Python's collector runs, possibly after QGIS has shut down
+            self.reader = self.writer = None
         feedback.setProgress(100)
         return {key: _plain(value) for key, value in results.items()}
 

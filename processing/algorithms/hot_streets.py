@@ -141,7 +141,8 @@ class HotStreets(IncidentAlgorithm, name="hotstreets", methods="3.5"):
         permutations = self.parameterAsInt(parameters, self.PERMUTATIONS, context)
         if permutations:
             seed = self.parameterAsInt(parameters, self.SEED, context)
-            p = local_stats.permutation_p(values, neighbours, permutations, seed, progress=stage(feedback, 70, 90))
+            by_line = np.lexsort((np.arange(n), lines.ids[rows]))  # by centre-line id, then along it: any row order
+            p = local_stats.permutation_p(values, neighbours, permutations, seed, progress=stage(feedback, 70, 90), order=by_line)
         else:
             p = local_stats.two_sided_p(z)
         tested = linked > 0

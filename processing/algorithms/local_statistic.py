@@ -147,7 +147,12 @@ class LocalStatisticAlgorithm(HotspotAlgorithm):
         p_values = None
         if permutations:
             p_values = local_stats.permutation_p(
-                values, neighbours, permutations, self.parameterAsInt(parameters, self.SEED, context), progress=stage(feedback, 35, 70)
+                values,
+                neighbours,
+                permutations,
+                self.parameterAsInt(parameters, self.SEED, context),
+                progress=stage(feedback, 35, 70),
+                order=np.argsort(table.ids[valid], kind="stable"),  # by feature id: the same p-values in any row order
             )
         results = self.statistic(values, neighbours, p_values, self.parameterAsBool(parameters, self.FDR, context))
         tested = valid[counts > 0]
