@@ -146,3 +146,26 @@ def test_multilines_3d_lines_and_zero_length_lines(tmp_path):
     counts = {f["segment_id"]: f["incident_count"] for f in result["OUTPUT"].getFeatures()}
     assert counts == {1: 1, 2: 1}  # the zero-length line is skipped, its incident unmatched
     assert result["UNMATCHED"] == 1
+
+
+def test_separate_intersections_on_whole_centre_lines_warn_instead_of_failing(tmp_path):
+    """Long lines crossing between their vertices have no segment ends meeting at junctions:
+    no intersection units, a warning that says what to do, and every incident still assigned."""
+    import processing
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback
+
+    rows = [("LINESTRING (0 100, 400 100)", [1, "East"]), ("LINESTRING (100 0, 100 400)", [2, "North"])]
+    lines = write(tmp_path / "lines.gpkg", ogr.wkbLineString, rows, [("segment_id", ogr.OFTInteger), ("name", ogr.OFTString)])
+    points = write(tmp_path / "points.gpkg", ogr.wkbPoint, [("POINT (101 101)", [1]), ("POINT (300 105)", [2])], [("k", ogr.OFTInteger)])
+
+    class Kept(QgsProcessingFeedback):
+        warnings = []
+
+        def pushWarning(self, warning):  # noqa: N802 - QGIS API
+            self.warnings.append(warning)
+
+    feedback = Kept()
+    parameters = {"INCIDENTS": points, "SEGMENTS": lines, "INTERSECTION_RULE": 1, "OUTPUT": "memory:", "OUTPUT_INTERSECTIONS": "memory:"}
+    result = processing.run("hotspotpolicing:assignincidents", parameters, context=QgsProcessingContext(), feedback=feedback)
+    assert result["AT_INTERSECTIONS"] == 0 and result["MATCHED"] == 2
+    assert any("Street centre-lines to street segments" in w for w in feedback.warnings)

@@ -120,11 +120,18 @@ class AssignIncidents(IncidentAlgorithm, name="assignincidents", group="streetse
             crossing = np.flatnonzero(degree >= 3)
             node_x = np.bincount(node, ends[:, 0])[crossing] / degree[crossing]
             node_y = np.bincount(node, ends[:, 1])[crossing] / degree[crossing]
+            if not len(crossing):
+                feedback.pushWarning(
+                    self.tr(
+                        "No junction where three or more segment ends meet: '{}' looks like whole centre-lines, not street "
+                        "segments. Run 'Street centre-lines to street segments' first to find intersections."
+                    ).format(lines.name)
+                )
             radius = self.parameterAsDouble(parameters, self.INTERSECTION_RADIUS, context)
             distance, nearest = (
                 cKDTree(np.column_stack([node_x, node_y])).query(np.column_stack([x, y]), distance_upper_bound=radius)
                 if len(crossing)
-                else (np.full(len(x), np.inf), None)
+                else (np.full(len(x), np.inf), np.zeros(len(x), dtype=np.int64))
             )
             node_of_incident = np.where(np.isfinite(distance), nearest, -1)
             segment = np.where(node_of_incident >= 0, -1, segment)
