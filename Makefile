@@ -38,6 +38,7 @@ bench: venv
 	$(SYSTEM_PYTHON) benchmarks/bench_dosage.py
 	$(SYSTEM_PYTHON) benchmarks/bench_scaling.py --largest 1000000
 	$(SYSTEM_PYTHON) benchmarks/bench_postgis.py
+	$(SYSTEM_PYTHON) benchmarks/bench_hot_streets.py
 
 lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
