@@ -8,7 +8,6 @@ from qgis.core import (
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsUnitTypes,
-    QgsWkbTypes,
 )
 
 from ...core import local_stats
@@ -18,9 +17,9 @@ from ...core.network import junctions, nearest_segments, segments_within
 from ..compat import LINE_SOURCE, METERS
 from ..layers import ALL_FIELDS, LINES
 from ..reports import log_figures, number
-from ..sinks import Column, linestrings_wkb
+from ..sinks import Column
 from .base import IncidentAlgorithm, stage
-from .street_segments import street_segments, usable_lines
+from .street_segments import street_segments, usable_lines, write_segments
 
 
 class HotStreets(IncidentAlgorithm, name="hotstreets", methods="3.5"):
@@ -170,17 +169,7 @@ class HotStreets(IncidentAlgorithm, name="hotstreets", methods="3.5"):
             Column("Gi_Bin", "int", np.where(tested, bins, np.nan), self.tr("Hot/cold street confidence")),
             Column("NNeighbors", "int", linked, self.tr("Number of neighbours")),
         ]
-        destination = self.writer.features(
-            self.OUTPUT,
-            columns,
-            base=lines,
-            rows=rows,
-            geometry=linestrings_wkb(segments.vertices, segments.sizes),
-            wkb_type=QgsWkbTypes.Type.LineString,
-            crs=crs,
-            style="gi_bin",
-            progress=stage(feedback, 90, 100),
-        )
+        destination = write_segments(self.writer, self.OUTPUT, columns, lines, segments, rows, crs, "gi_bin", stage(feedback, 90, 100))
         figures = {
             "SEGMENT_COUNT": n,
             "MATCHED": int(matched.sum()),

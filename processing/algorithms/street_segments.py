@@ -56,16 +56,7 @@ class StreetSegments(HotspotAlgorithm, name="streetsegments", group="streetsegme
         segments, rows = street_segments(lines, tolerance, feedback, progress=stage(feedback, 30, 60))
         lengths, _ = line_lengths_and_centroids(segments.vertices, segments.sizes, np.arange(len(segments)), len(segments))
         columns = [Column("segment_id", "int", np.arange(1, len(segments) + 1)), Column("length", "double", lengths)]
-        destination = self.writer.features(
-            self.OUTPUT,
-            columns,
-            base=lines,
-            rows=rows,
-            geometry=linestrings_wkb(segments.vertices, segments.sizes),
-            wkb_type=QgsWkbTypes.Type.LineString,
-            crs=crs,
-            progress=stage(feedback, 60, 100),
-        )
+        destination = write_segments(self.writer, self.OUTPUT, columns, lines, segments, rows, crs, progress=stage(feedback, 60, 100))
         return {self.OUTPUT: destination, "SEGMENT_COUNT": len(segments)}
 
 
@@ -84,6 +75,13 @@ def street_segments(lines, tolerance, feedback, progress=None):
     segments = split_at_junctions(lines.vertices[np.repeat(keep, lines.sizes)], lines.sizes[keep], tolerance, progress=progress)
     feedback.pushInfo(f"{len(lines)} centre-lines ({int(keep.sum())} parts) became {len(segments)} street segments.")
     return segments, lines.part_owner[keep][segments.part]
+
+
+def write_segments(writer, key, columns, lines, segments, rows, crs, style=None, progress=None):
+    """The segments as line features, each with its centre-line's fields, then ``columns``."""
+    geometry = linestrings_wkb(segments.vertices, segments.sizes)
+    kind = QgsWkbTypes.Type.LineString
+    return writer.features(key, columns, base=lines, rows=rows, geometry=geometry, wkb_type=kind, crs=crs, style=style, progress=progress)
 
 
 def usable_lines(lines, feedback):
