@@ -169,6 +169,11 @@ def read(source, layer, parameter_value, crs, context, fields=(), keep=False, ge
     """Read a feature source into :class:`Features` (see Reader.read). ``layer`` is the
     QgsVectorLayer behind it when Processing names one and ``parameter_value`` the raw
     parameter: together they tell whether GDAL may read the whole file directly."""
+    if geometry and crs is not None and not source.sourceCrs().isValid():
+        raise QgsProcessingException(
+            f"The layer '{source.sourceName()}' has no valid CRS, so its coordinates cannot be measured or matched with the "
+            "other layers. Set its CRS (Layer Properties > Source, or 'Assign projection') and run again."
+        )
     names = source.fields().names() if fields == ALL_FIELDS else [f for f in fields if f]
     missing = [name for name in names if source.fields().lookupField(name) < 0]
     if missing:
@@ -443,6 +448,8 @@ def union_of(features, crs, context):
     parts = [QgsGeometry() for _ in features.wkb]
     for part, blob in zip(parts, features.wkb):
         part.fromWkb(blob)
+    # GEOS cannot union a self-intersecting polygon (a hand-drawn bow-tie): repair those first
+    parts = [part if part.isGeosValid() else part.makeValid() for part in parts]
     union = QgsGeometry.unaryUnion(parts)
     if features.source_crs != crs:
         union.transform(QgsCoordinateTransform(features.source_crs, crs, context.transformContext()))

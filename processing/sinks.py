@@ -74,6 +74,57 @@ class Writer:
         self.written = []  # (destination, file path or None) of every output begun
         self.choices = {}  # what the algorithm chose itself (automatic values), for the provenance
 
+    def check_destinations(self):
+        """Before anything is read or written: no output may be an input's file (it would be
+        overwritten, and inputs are never modified), and every output's folder must exist
+        and take files."""
+        inputs = {}
+        for definition in self.algorithm.parameterDefinitions():
+            if definition.isDestination() or self.parameters.get(definition.name()) in (None, ""):
+                continue
+            for layer in self._input_layers(definition):
+                path = layer.source().split("|")[0]
+                if os.path.isfile(path):
+                    inputs[os.path.realpath(path)] = layer.name()
+        for definition in self.algorithm.destinationParameterDefinitions():
+            path = self._destination_file(definition)
+            if not path:
+                continue
+            label = f"{definition.description()} ({definition.name()})"
+            if os.path.realpath(path) in inputs:
+                raise QgsProcessingException(
+                    f"{label} would overwrite the input '{inputs[os.path.realpath(path)]}' ({path}). "
+                    "Choose another file name: inputs are never overwritten."
+                )
+            folder = os.path.dirname(os.path.abspath(path))
+            if not os.path.isdir(folder):
+                raise QgsProcessingException(f"The folder {folder} of {label} does not exist: create it or choose another folder.")
+            if not os.access(folder, os.W_OK):
+                raise QgsProcessingException(f"The folder {folder} of {label} cannot be written to: choose a folder you can write in.")
+
+    def _input_layers(self, definition):
+        kind = definition.type()
+        if kind == "multilayer":
+            return self.algorithm.parameterAsLayerList(self.parameters, definition.name(), self.context) or []
+        if kind in ("source", "vector", "raster", "layer"):
+            layer = self.algorithm.parameterAsLayer(self.parameters, definition.name(), self.context)
+            return [layer] if layer is not None else []
+        return []
+
+    def _destination_file(self, definition):
+        """The file an output will be written to, or None (not asked for, memory, database)."""
+        value = self.parameters.get(definition.name())
+        if value is None or value == "":
+            return None
+        if definition.type() == "fileDestination":
+            path = self.algorithm.parameterAsFileOutput(self.parameters, definition.name(), self.context)
+        else:
+            path = self.algorithm.parameterAsOutputLayer(self.parameters, definition.name(), self.context)
+        if not path or path.startswith(("memory:", "postgres:", "postgis:")) or path == "TEMPORARY_OUTPUT":
+            return None
+        database = re.match(r"^\w+:dbname='([^']+)'", path)  # "ogr:dbname='file.gpkg' table=..." adds a layer to a file
+        return database[1] if database else path.split("|")[0]
+
     def provenance(self):
         """This run's provenance record (provenance.py), as of now."""
         reader = getattr(self.algorithm, "reader", None)

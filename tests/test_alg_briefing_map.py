@@ -77,7 +77,7 @@ def test_bad_output_path(tmp_path, counted_segments):
 
     with pytest.raises(QgsProcessingException, match="pdf or a .png"):
         processing.run("hotspotpolicing:briefingmap", {"LAYERS": [counted_segments], "OUTPUT": str(tmp_path / "map.docx")})
-    with pytest.raises(QgsProcessingException, match="Cannot write"):
+    with pytest.raises(QgsProcessingException, match="missing of Briefing map \\(OUTPUT\\) does not exist"):
         processing.run("hotspotpolicing:briefingmap", {"LAYERS": [counted_segments], "OUTPUT": str(tmp_path / "missing" / "map.pdf")})
 
 

@@ -146,6 +146,7 @@ class HotspotAlgorithm(QgsProcessingAlgorithm):
         self.writer = Writer(self, parameters, context, feedback)
         try:
             stage(feedback, 0, 0)(0.0)  # cancelled before it began
+            self.writer.check_destinations()
             results = self.process(parameters, context, feedback)
         except Canceled:
             self.writer.discard()

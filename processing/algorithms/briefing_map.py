@@ -147,9 +147,6 @@ class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
         path = self.writer.file_path(self.OUTPUT)
         if os.path.splitext(path)[1].lower() not in (".pdf", ".png"):
             raise QgsProcessingException(self.tr("The briefing map must be a .pdf or a .png file."))
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-            raise QgsProcessingException(self.tr("Cannot write to {}: choose a folder that exists and can be written.").format(folder))
         own = set(context.project().mapLayers()) if context.project() is not None else set()
         given = [(layer, provenance.of_layer(layer)) for layer in layers]
         layers = [styled(layer, record, layer.id() in own) for layer, record in given]
