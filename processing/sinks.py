@@ -52,6 +52,8 @@ NO_GEOMETRY = QgsFeatureRequest.Flag.NoGeometry
 BATCH = 10_000  # features per addFeatures call (generic path)
 # fast DEFLATE (what any GIS reads), on every core: a tenth of the size of a plain GeoTIFF for sparse maps
 GEOTIFF_OPTIONS = ["COMPRESS=DEFLATE", "ZLEVEL=1", "TILED=YES", "NUM_THREADS=ALL_CPUS", "BIGTIFF=IF_SAFER"]
+# Raster outputs by extension: formats that keep 32-bit floats and a georeference
+RASTER_FORMATS = {".tif": "GTiff", ".tiff": "GTiff", ".asc": "AAIGrid", ".img": "HFA"}
 
 
 @dataclass
@@ -95,6 +97,12 @@ class Writer:
                 raise QgsProcessingException(
                     f"{label} would overwrite the input '{inputs[os.path.realpath(path)]}' ({path}). "
                     "Choose another file name: inputs are never overwritten."
+                )
+            extension = os.path.splitext(path)[1].lower()
+            if definition.type() == "rasterDestination" and extension not in RASTER_FORMATS:
+                raise QgsProcessingException(
+                    f"{label} cannot be a '{extension or 'no extension'}' file: a density needs a format that keeps decimal values "
+                    f"and a map position. Use {', '.join(sorted(RASTER_FORMATS))} (GeoTIFF .tif is best)."
                 )
             folder = os.path.dirname(os.path.abspath(path))
             if not os.path.isdir(folder):
@@ -286,15 +294,11 @@ class Writer:
         self._not_cancelled()
         path = self.algorithm.parameterAsOutputLayer(self.parameters, key, self.context)
         self.written.append((path, path))
-        driver = gdal.GetDriverByName("GTiff")
-        dataset = driver.Create(
-            path,
-            grid.ncols,
-            grid.nrows,
-            1,
-            gdal.GDT_Float32,
-            ["COMPRESS=DEFLATE", "ZLEVEL=1", "TILED=YES", "NUM_THREADS=ALL_CPUS", "BIGTIFF=IF_SAFER"],
-        )
+        driver = RASTER_FORMATS[os.path.splitext(path)[1].lower()]
+        if driver == "GTiff":
+            dataset = gdal.GetDriverByName("GTiff").Create(path, grid.ncols, grid.nrows, 1, gdal.GDT_Float32, GEOTIFF_OPTIONS)
+        else:  # built in memory, then copied into the format the extension asks for
+            dataset = gdal.GetDriverByName("MEM").Create("", grid.ncols, grid.nrows, 1, gdal.GDT_Float32)
         if dataset is None:
             raise QgsProcessingException(f"Cannot write the raster {path}: check the folder exists and is writable.")
         dataset.SetGeoTransform((grid.xmin, grid.cell, 0.0, grid.ymax, 0.0, -grid.cell))
@@ -306,6 +310,8 @@ class Writer:
         band.SetDescription(description)
         band.WriteArray(surface[::-1])  # GDAL converts to Float32 as it writes
         band.FlushCache()
+        if driver != "GTiff" and gdal.GetDriverByName(driver).CreateCopy(path, dataset) is None:
+            raise QgsProcessingException(f"GDAL could not write {path} as {driver}: choose a .tif file.")
         dataset = None
         self._keep_with_output(path, style, record, raster=True)
         return path
@@ -373,7 +379,7 @@ class Writer:
                 ]:
                     if os.path.exists(sidecar):
                         os.remove(sidecar)
-                if path.lower().endswith(".shp"):
+                if path.lower().endswith((".shp", ".asc")):  # a shapefile's or an ASCII grid's own files
                     for extension in (".shx", ".dbf", ".prj", ".cpg", ".qix"):
                         sidecar = os.path.splitext(path)[0] + extension
                         if os.path.exists(sidecar):

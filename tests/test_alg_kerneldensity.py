@@ -238,3 +238,19 @@ def test_cancel_leaves_no_output(tmp_path, when):
     results, ok = algorithm.run(params, QgsProcessingContext(), feedback)
     assert feedback.isCanceled()
     assert not os.path.exists(out)
+
+
+def test_a_raster_output_is_written_in_the_format_its_extension_names(tmp_path):
+    xy, weights = incidents(seed=3)
+    source = write_gpkg(tmp_path / "in.gpkg", xy, weights)
+    params = {"INPUT": source, "BANDWIDTH": 150.0, "CELL_SIZE": 20.0}
+    tif = run({**params, "OUTPUT": str(tmp_path / "kde.tif")})["OUTPUT"]
+    asc = run({**params, "OUTPUT": str(tmp_path / "kde.asc")})["OUTPUT"]
+    assert gdal.Open(asc).GetDriver().ShortName == "AAIGrid"
+    np.testing.assert_allclose(read_raster(asc)[0], read_raster(tif)[0], rtol=1e-6)
+    for name in ("kde.png", "kde.gpkg", "kde"):
+        with pytest.raises(QgsProcessingException, match="cannot be a"):
+            run({**params, "OUTPUT": str(tmp_path / name)})
+        assert not (tmp_path / name).exists()  # refused before anything was written
+    with pytest.raises(QgsProcessingException, match="would overwrite the input"):
+        run({**params, "OUTPUT": source})
