@@ -175,3 +175,31 @@ def test_briefing_from_qgis_process_outputs_is_styled_and_plain(tmp_path):
     image = QImage(str(tmp_path / "page.png"))
     pixels = np.array([[image.pixelColor(x, y).lightness() for x in range(0, image.width(), 3)] for y in range(0, image.height(), 3)])
     assert (pixels < 40).mean() < 0.05 and non_blank(image)  # no black raster background over the page
+
+
+def test_text_is_printed_as_written_and_file_names_from_data_are_safe(tmp_path, counted_segments):
+    import processing
+    from qgis.core import QgsFeature, QgsGeometry
+
+    segments = QgsVectorLayer(counted_segments, "segments", "ogr")
+    box = segments.extent()
+    districts = QgsVectorLayer(f"Polygon?crs={segments.crs().authid()}&field=name:string", "districts", "memory")
+    third = box.width() / 3
+    for k, name in enumerate(["North/East", "O'Hara", "North East"]):  # a folder, a quote, and a clash once cleaned
+        feature = QgsFeature(districts.fields())
+        x = box.xMinimum() + k * third
+        feature.setGeometry(QgsGeometry.fromRect(type(box)(x, box.yMinimum(), x + third, box.yMaximum())))
+        feature.setAttributes([name])
+        districts.dataProvider().addFeatures([feature])
+    title = "Night [% @user_account_name %] shift"
+    out = tmp_path / "pages.png"
+    processing.run(
+        "hotspotpolicing:briefingmap",
+        {"LAYERS": [segments], "TITLE": title, "DISTRICTS": districts, "DISTRICT_FIELD": "name", "OUTPUT": str(out)},
+    )
+    pages = sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".png")
+    assert pages == ["pages_North_East_1.png", "pages_North_East_3.png", "pages_O_Hara_2.png"]  # all in the folder, distinct
+    pdf = tmp_path / "title.pdf"
+    processing.run("hotspotpolicing:briefingmap", {"LAYERS": [segments], "TITLE": title, "OUTPUT": str(pdf)})
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert title in text  # printed, not evaluated

@@ -1,12 +1,14 @@
 """hotspotpolicing:briefingmap: a one-page briefing map (PDF or PNG) from a layout template."""
 
 import os
+import re
 
 import numpy as np
 from osgeo import gdal
 from qgis.core import (
     Qgis,
     QgsCoordinateTransform,
+    QgsExpression,
     QgsFeatureRequest,
     QgsLayerTree,
     QgsLayoutExporter,
@@ -181,12 +183,12 @@ class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
         scale_bar.setMinimumBarWidth(25)
         scale_bar.setMaximumBarWidth(50)
         layout.itemById("north_arrow").setPicturePath(os.path.join(PLUGIN_DIR, "resources", "icons", "north_arrow.svg"))
-        layout.itemById("title").setText(self.parameterAsString(parameters, self.TITLE, context))
-        layout.itemById("subtitle").setText(self.parameterAsString(parameters, self.SUBTITLE, context))
+        layout.itemById("title").setText(literal(self.parameterAsString(parameters, self.TITLE, context)))
+        layout.itemById("subtitle").setText(literal(self.parameterAsString(parameters, self.SUBTITLE, context)))
         data_date = self.parameterAsString(parameters, self.DATA_DATE, context) or data_date_of(layers, records.values())
         footer = self.tr("Data up to {}.") if data_date else self.tr("Data date not recorded{}.")
-        layout.itemById("footer").setText(footer.format(data_date or "") + " " + self.tr("Made with Hot Spot Policing for QGIS."))
-        layout.itemById("note").setText(self.parameterAsString(parameters, self.NOTE, context) or "")
+        layout.itemById("footer").setText(literal(footer.format(data_date or "") + " " + self.tr("Made with Hot Spot Policing for QGIS.")))
+        layout.itemById("note").setText(literal(self.parameterAsString(parameters, self.NOTE, context) or ""))
         districts = self._atlas(parameters, context, layout, path)
         table_layer = self._table(parameters, context, layers, layout, per_district=districts is not None)
         stage(feedback, 0, 50)(1.0)  # the export itself cannot be interrupted: last chance to stop
@@ -261,11 +263,18 @@ class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
         map_item.setAtlasDriven(True)
         map_item.setAtlasMargin(0.08)
         if name:
+            column = QgsExpression.quotedColumnRef(name)
             label = layout.itemById("title")
-            label.setText(label.text() + ': [% "' + name + '" %]')
-            atlas.setPageNameExpression(f'"{name}"')
-            stem = os.path.basename(os.path.splitext(path)[0]).replace("'", "")
-            atlas.setFilenameExpression(f"'{stem}_' || \"{name}\"")
+            label.setText(label.text() + f": [% {column} %]")
+            atlas.setPageNameExpression(column)
+            # file names from the data: only letters, digits, - and _ (no folders, no quotes), and
+            # numbered when two districts would otherwise share one
+            safe = f"regexp_replace(to_string({column}), '[^A-Za-z0-9_-]+', '_')"
+            names = [re.sub(r"[^A-Za-z0-9_-]+", "_", str(f[name])) for f in districts.getFeatures()]
+            if len(set(names)) < len(names):
+                safe += " || '_' || to_string(@atlas_featurenumber)"
+            stem = re.sub(r"[^A-Za-z0-9_-]+", "_", os.path.basename(os.path.splitext(path)[0]))
+            atlas.setFilenameExpression(f"{QgsExpression.quotedString(stem + '_')} || {safe}")
         return districts
 
     def _layout(self, parameters, context, project):
@@ -460,6 +469,12 @@ def data_date_of(layers, records):
             dates.append(latest_time(layer))
     dates = [d for d in dates if d]
     return max(dates)[:10] if dates else ""
+
+
+def literal(text):
+    """Text a layout label prints exactly as written: labels evaluate [% ... %] as expressions
+    (a title could print the analyst's login), so the whole text becomes one quoted string."""
+    return f"[% {QgsExpression.quotedString(text)} %]" if text else ""
 
 
 def small_text(text, size, bold):
