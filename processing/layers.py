@@ -39,7 +39,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime, QVariant
 
-from ..core import geometry, silent
+from ..core import InputError, geometry, silent
 from .compat import DATE, DATE_TIME, LINE_GEOMETRY, POINT_GEOMETRY, POLYGON_GEOMETRY, STRING
 
 ALL_FIELDS = "all"  # read every field (outputs that keep the input's fields)
@@ -247,17 +247,25 @@ class Features:
         return np.array(["" if v is None else (format(v, "g") if isinstance(v, float) else str(v)) for v in values], dtype=str)
 
     def seconds(self, name):
-        """A date, date-time, ISO text or epoch-seconds field as seconds since 1970 (UTC),
-        NaN where NULL or unreadable."""
+        """A time field as seconds since 1970 of its wall-clock reading: QDateTime, QDate, ISO
+        text with or without an offset, date-only text, epoch seconds or milliseconds all give
+        the same number for the same clock time, on every reader and whatever this machine's
+        time zone (an offset is the data's own clock: 08:30+02:00 is 08:30). NaN where NULL;
+        a value that is no time is refused, naming its feature."""
         column = self.columns[name]
         if isinstance(column, np.ma.MaskedArray) and column.dtype.kind == "M":
             data = np.ma.getdata(column)
             seconds = data.astype("datetime64[ms]").astype(np.int64) / 1000.0
             return np.where(np.ma.getmaskarray(column) | np.isnat(data), np.nan, seconds)
-        values = self.values(name)
-        if all(v is None or isinstance(v, (int, float)) for v in values):
-            return np.array([np.nan if v is None else float(v) for v in values])
-        return np.array([_epoch(v) for v in values], dtype=float)
+        values = self.values(name) if isinstance(column, np.ma.MaskedArray) else list(column)  # QDateTimes as read: their clock
+        seconds = np.array([_epoch(v) for v in values], dtype=float)
+        bad = np.flatnonzero(np.isinf(seconds))
+        if len(bad):
+            raise InputError(
+                f"'{name}' of '{self.name}' holds {values[bad[0]]!r} (feature {self.ids[bad[0]]}), which is no date or time "
+                f"({len(bad)} such values). Use date-times, ISO 8601 text such as 2025-06-01T08:30:00, or epoch seconds."
+            )
+        return seconds
 
     def values(self, name):
         """A field's values as plain Python (None for NULL), as a list: what writers take."""
@@ -383,27 +391,36 @@ def _aware(value):
 
 
 def _epoch(value):
-    """Seconds since 1970 of one date or time value (NaN when it is none)."""
+    """Seconds since 1970 of one time value read on its own wall clock (NaN when NULL, inf
+    when it is no time at all)."""
     from datetime import date, datetime, timezone
 
     if value is None or (isinstance(value, QVariant) and value.isNull()):
         return np.nan
     if isinstance(value, QDateTime):
-        return value.toMSecsSinceEpoch() / 1000.0 if value.isValid() else np.nan
+        wall = QDateTime(value.date(), value.time(), Qt.TimeSpec.UTC)  # its clock reading, not this machine's zone
+        return wall.toMSecsSinceEpoch() / 1000.0 if value.isValid() else np.nan
     if isinstance(value, QDate):
-        return QDateTime(value).toMSecsSinceEpoch() / 1000.0 if value.isValid() else np.nan
+        return QDateTime(value, QTime(0, 0), Qt.TimeSpec.UTC).toMSecsSinceEpoch() / 1000.0 if value.isValid() else np.nan
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+        return value.replace(tzinfo=timezone.utc).timestamp()
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=timezone.utc).timestamp()
-    if isinstance(value, (int, float)):
-        return float(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        if not math.isfinite(value):
+            return np.inf
+        return float(value) / 1000.0 if abs(value) > 1e11 else float(value)  # epoch milliseconds beyond the year 5000
     text = str(value).strip()
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+    if not text:
         return np.nan
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T", 1) if len(text) > 10 else text)
+    except ValueError:
+        try:
+            return _epoch(float(text))  # epoch numbers stored as text
+        except ValueError:
+            return np.inf
+    return parsed.replace(tzinfo=timezone.utc).timestamp()
 
 
 def working_crs(source, context, feedback):

@@ -196,3 +196,68 @@ def test_a_field_left_empty_is_found_by_its_name_or_type(tmp_path, qgis_new_proj
         reader = Reader(holder, {"INPUT": layer.id(), "FIELD": given}, context, feedback)
         assert reader.field("FIELD", "INPUT", COUNT_NAMES, accept=is_count) == expected
     assert "n_burglaries" in feedback.textLog() and "FIELD was left empty" in feedback.textLog()
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Madrid", "America/New_York"])
+def test_every_form_of_a_time_gives_its_wall_clock_on_every_reader_in_any_time_zone(tmp_path, zone, monkeypatch):
+    """The same clock time as a GeoPackage date-time, a date-time with an offset, ISO text with
+    and without an offset, date-only text, epoch seconds and milliseconds: one number, read
+    whole (GDAL) or through a filter (QGIS), whatever the machine's time zone."""
+    import time
+
+    from qgis.core import QgsVectorLayer
+
+    from hotspot_policing.processing.layers import read
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        path = str(tmp_path / "times.gpkg")
+        srs = osr.SpatialReference()
+        srs.ImportFromEPSG(32630)
+        dataset = ogr.GetDriverByName("GPKG").CreateDataSource(path)
+        layer = dataset.CreateLayer("t", srs, ogr.wkbPoint)
+        kinds = (("stamp", ogr.OFTDateTime), ("text", ogr.OFTString), ("epoch", ogr.OFTInteger64), ("epoch_ms", ogr.OFTInteger64))
+        for name, kind in kinds:
+            layer.CreateField(ogr.FieldDefn(name, kind))
+        rows = [  # the stamp field holds 2025-12-01 08:30 on every row
+            ("2025-12-01T08:30:00", 1764577800, 1764577800000),
+            ("2025-12-01T08:30:00+02:00", 1764577800, 1764577800000),
+            ("2025-12-01 08:30:00Z", 1764577800, 1764577800000),
+        ]
+        for k, (text, epoch, epoch_ms) in enumerate(rows):
+            feature = ogr.Feature(layer.GetLayerDefn())
+            feature.SetField("stamp", 2025, 12, 1, 8, 30, 0, 0)
+            feature.SetField("text", text)
+            feature.SetField("epoch", epoch)
+            feature.SetField("epoch_ms", epoch_ms)
+            feature.SetGeometry(ogr.CreateGeometryFromWkt(f"POINT ({k} 0)"))
+            layer.CreateFeature(feature)
+        dataset = None
+        expected = 1764577800.0  # 2025-12-01 08:30 on the data's clock
+        for subset in ("", '"fid" > 0'):  # whole file: GDAL's reader; a filter: QGIS's
+            qgis_layer = QgsVectorLayer(f"{path}|layername=t" + (f"|subset={subset}" if subset else ""), "t", "ogr")
+            source = QgsProcessingFeatureSource(qgis_layer, QgsProcessingContext())
+            table = read(source, qgis_layer, None, qgis_layer.crs(), QgsProcessingContext(), ["stamp", "text", "epoch", "epoch_ms"])
+            for field in ("stamp", "text", "epoch", "epoch_ms"):
+                np.testing.assert_array_equal(table.seconds(field), expected, err_msg=f"{field}, {subset or 'whole'}, {zone}")
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_a_value_that_is_no_time_is_refused_naming_its_feature(tmp_path):
+    from qgis.core import QgsFeature, QgsGeometry, QgsVectorLayer
+
+    from hotspot_policing.core import InputError
+    from hotspot_policing.processing.layers import read
+
+    layer = QgsVectorLayer("Point?crs=EPSG:32630&field=when:string", "pings", "memory")
+    for k, text in enumerate(["2025-12-01", "", "last tuesday"]):
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(QgsGeometry.fromWkt(f"POINT ({k} 0)"))
+        feature.setAttributes([text])
+        layer.dataProvider().addFeatures([feature])
+    table = read(QgsProcessingFeatureSource(layer, QgsProcessingContext()), layer, None, layer.crs(), QgsProcessingContext(), ["when"])
+    with pytest.raises(InputError, match="'when' of 'pings' holds 'last tuesday' \\(feature 3\\)"):
+        table.seconds("when")
