@@ -107,6 +107,9 @@ def visit_lengths(minutes, visits):
     return [base + 1] * extra + [base] * (visits - extra)
 
 
+MAX_SCHEDULE_ROWS = 10_000_000  # a year of 3 shifts with 9,000 visits each; beyond it memory, not patrols, runs out
+
+
 @dataclass
 class Schedule:
     """One row per planned visit, sorted by shift, unit and start: shift (from 1), unit
@@ -147,6 +150,11 @@ def schedule(plan, shift_minutes, shifts, seed, units=1):
         raise InputError(
             f"One patrol unit would need {int(busy.max())} minutes of visits in a {shift_minutes:.0f}-minute shift: "
             f"use at least {int(np.ceil(length.sum() / shift_minutes))} units (UNITS) or fewer patrol minutes."
+        )
+    if shifts * len(spot) > MAX_SCHEDULE_ROWS:
+        raise InputError(
+            f"A schedule of {shifts:,} shifts with {len(spot):,} visits each would have {shifts * len(spot):,} rows "
+            f"(at most {MAX_SCHEDULE_ROWS:,}): schedule fewer shifts (SHIFTS) and make the next ones later."
         )
     rng = np.random.default_rng(seed)
     size = len(spot)

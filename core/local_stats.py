@@ -6,10 +6,11 @@ optional Benjamini-Hochberg false discovery rate correction (docs/methods.md 2.2
 import numpy as np
 from scipy import stats
 
-from . import silent
+from . import InputError, silent
 from .weights import cardinality
 
 CONFIDENCE_LEVELS = ((3, 0.01), (2, 0.05), (1, 0.10))
+MAX_DRAWS = 50_000_000  # random draws (and simulated sums) held in memory at once: about 400 MB
 
 
 def gi_star(values, weights):
@@ -112,6 +113,12 @@ def permutation_p(values, neighbours, permutations=999, seed=None, chunk=4096, p
     observed = neighbours @ x
     rng = np.random.default_rng(seed)
     widest = min(int(count.max()) + 1, n)
+    if permutations * widest > MAX_DRAWS:
+        raise InputError(
+            f"{permutations:,} permutations of up to {widest - 1:,} neighbours need {permutations * widest:,} random draws "
+            f"(at most {MAX_DRAWS:,}): use fewer permutations (999 is usual) or fewer neighbours."
+        )
+    chunk = max(1, min(chunk, MAX_DRAWS // (4 * permutations)))  # sites x permutations held at once
     draws = np.stack([rng.choice(n, size=widest, replace=False) for _ in range(permutations)])
     prefix = np.concatenate([np.zeros((permutations, 1)), np.cumsum(x[draws], axis=1)], axis=1)
     # position of each drawn feature in its row (features drawn in row r: draws[r])

@@ -95,3 +95,11 @@ def test_a_schedule_one_unit_cannot_keep_asks_for_more_units():
     with pytest.raises(InputError, match="use at least 2 units"):
         schedule(plan, 480, 1, seed=1)
     assert len(schedule_rows(schedule(plan, 480, 1, seed=1, units=2))) == plan.visits.sum()
+
+
+def test_a_schedule_too_large_to_hold_is_refused_up_front():
+    from hotspot_policing.core import InputError
+
+    plan = allocate(np.array([9.0, 5.0, 2.0, 1.0]), 150, 480, 10, 15)
+    with pytest.raises(InputError, match="2,000,000 shifts .* rows"):
+        schedule(plan, 480, 2_000_000, seed=1)

@@ -230,3 +230,17 @@ def test_permutation_p_values_do_not_depend_on_the_row_order_given_an_order():
     np.testing.assert_array_equal(second, first[shuffle])
     # without an order the draws follow the rows, so the p-values move with them
     assert not np.array_equal(permutation_p(values[shuffle], moved, 199, seed=5), first[shuffle])
+
+
+def test_permutations_beyond_memory_are_refused_and_large_ones_work_in_small_chunks():
+    from hotspot_policing.core import InputError
+    from hotspot_policing.core.local_stats import MAX_DRAWS, permutation_p
+    from hotspot_policing.core.weights import k_nearest
+
+    rng = np.random.default_rng(2)
+    x, y, values = rng.uniform(0, 100, 200), rng.uniform(0, 100, 200), rng.poisson(3, 200).astype(float)
+    neighbours = k_nearest(x, y, 8)
+    with pytest.raises(InputError, match="permutations of up to 8 neighbours"):
+        permutation_p(values, neighbours, MAX_DRAWS // 9 + 1, seed=1)
+    # many permutations: the same p-values whatever the chunk (memory stays bounded)
+    np.testing.assert_array_equal(permutation_p(values, neighbours, 9999, seed=3), permutation_p(values, neighbours, 9999, seed=3, chunk=7))
