@@ -210,3 +210,16 @@ def _crossing_tests(px, py, ax, ay, bx, by):
     scale = np.maximum(np.abs(bx - ax) + np.abs(by - ay), 1e-12)
     between = (np.minimum(ax, bx) <= px) & (px <= np.maximum(ax, bx)) & (np.minimum(ay, by) <= py) & (py <= np.maximum(ay, by))
     return crossing, between & (np.abs(cross) <= 1e-9 * scale)
+
+
+def far_from_the_rest(x, y, factor=10.0):
+    """Points far outside the rest (a geocoding error that put an incident in another
+    country): farther from the median centre than ``factor`` times the distance within which
+    90 % of the points lie. Such points would otherwise set the extent, and with it the
+    automatic cell size and bandwidth. Fewer than 10 points: none are judged."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) < 10:
+        return np.zeros(len(x), dtype=bool)
+    distance = np.hypot(x - np.median(x), y - np.median(y))
+    reach = np.percentile(distance, 90)
+    return distance > factor * reach if reach > 0 else distance > 0

@@ -254,3 +254,13 @@ def test_a_raster_output_is_written_in_the_format_its_extension_names(tmp_path):
         assert not (tmp_path / name).exists()  # refused before anything was written
     with pytest.raises(QgsProcessingException, match="would overwrite the input"):
         run({**params, "OUTPUT": source})
+
+
+def test_an_incident_geocoded_far_away_sets_neither_the_bandwidth_nor_the_extent(tmp_path):
+    xy, weights = incidents(seed=5)
+    city = run({"INPUT": write_gpkg(tmp_path / "city.gpkg", xy, weights), "OUTPUT": str(tmp_path / "city.tif")})
+    far = np.vstack([xy, [[xy[0, 0] + 1_000_000.0, xy[0, 1]]]])  # one incident put in another country
+    with_far = run({"INPUT": write_gpkg(tmp_path / "far.gpkg", far, np.append(weights, 1.0)), "OUTPUT": str(tmp_path / "far.tif")})
+    assert with_far["BANDWIDTH_USED"] == pytest.approx(city["BANDWIDTH_USED"])
+    assert with_far["CELL_SIZE_USED"] == pytest.approx(city["CELL_SIZE_USED"])
+    np.testing.assert_allclose(read_raster(with_far["OUTPUT"])[0], read_raster(city["OUTPUT"])[0], rtol=1e-9, atol=0)

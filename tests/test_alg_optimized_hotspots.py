@@ -59,3 +59,14 @@ def test_too_few_incidents_is_refused(tmp_path):
     source = write_gpkg(tmp_path / "few.gpkg", np.random.default_rng(2).uniform(0, 100, (20, 2)), np.ones(20))
     with pytest.raises(QgsProcessingException, match="at least 30"):
         run({"INPUT": source})
+
+
+def test_an_incident_geocoded_far_away_does_not_stretch_the_grid(tmp_path):
+    rng = np.random.default_rng(2)
+    xy = np.concatenate([rng.uniform(0, 1000, (300, 2)), rng.normal(500, 30, (100, 2))])
+    weights = np.ones(len(xy))
+    city = run({"INPUT": write_gpkg(tmp_path / "city.gpkg", xy, weights)})
+    far = np.vstack([xy, [[2_000_000.0, 0.0]]])
+    with_far = run({"INPUT": write_gpkg(tmp_path / "far.gpkg", far, np.append(weights, 1.0))})
+    assert with_far["CELL_SIZE_USED"] == pytest.approx(city["CELL_SIZE_USED"]) and with_far["CELL_COUNT"] == city["CELL_COUNT"]
+    assert [f["Gi_Bin"] for f in with_far["OUTPUT"].getFeatures()] == [f["Gi_Bin"] for f in city["OUTPUT"].getFeatures()]

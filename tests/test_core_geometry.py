@@ -103,3 +103,19 @@ def test_line_lengths_and_centroids_by_hand():
     assert length.tolist() == pytest.approx([40.0, 0.0])
     assert centre[0] == pytest.approx([(10 * 5 + 30 * 10) / 40, (10 * 0 + 30 * 15) / 40])
     assert centre[1] == pytest.approx([100.0, 100.0])  # no length: the vertices' mean
+
+
+def test_far_points_are_those_outside_ten_times_where_nine_in_ten_lie():
+    from hotspot_policing.core.geometry import far_from_the_rest
+
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(0, 1000, 500), rng.normal(0, 1000, 500)
+    x[:2] += [1e6, -2e6]  # geocoded into another country
+    reach = np.sort(np.hypot(x - np.median(x), y - np.median(y)))[449]  # 9 in 10 lie within this
+    x[2] = np.median(x) + 10.5 * reach  # just beyond ten times that
+    x[3] = np.median(x) + 9.5 * reach  # just within
+    y[2:4] = np.median(y)
+    found = far_from_the_rest(x, y)
+    assert found[:3].all() and not found[3:].any()
+    assert not far_from_the_rest(x[4:], y[4:]).any()  # a city alone has none
+    assert not far_from_the_rest(x[:5], y[:5]).any()  # too few to judge

@@ -21,6 +21,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from ...core import Canceled, InputError, harm
 from ...core.dosage import DEFAULT_SHIFT_HOURS, DEFAULT_SHIFT_START
+from ...core.geometry import far_from_the_rest
 from ..compat import ADVANCED, NUMERIC_FIELD, POINT_SOURCE
 from ..layers import POINTS, Reader
 from ..reports import LABELS, plain_text
@@ -216,6 +217,20 @@ class IncidentAlgorithm(HotspotAlgorithm):
         if weight_field:
             weights = harm.checked_weights(incidents.numbers(weight_field), weight_field, incidents.ids)[incidents.part_owner]
         return incidents, weights
+
+    def near_incidents(self, points, feedback, consequence):
+        """Which incident points lie near the rest (core.geometry.far_from_the_rest); the
+        others are named in a warning that says ``consequence``."""
+        near = ~far_from_the_rest(points.x, points.y)
+        if not near.all():
+            rows = np.unique(points.part_owner[~near])
+            ids = ", ".join(str(i) for i in points.ids[rows][:5]) + (" ..." if len(rows) > 5 else "")
+            feedback.pushWarning(
+                self.tr("{} incidents lie far outside the rest (features {}): {} Check where they were geocoded.").format(
+                    int((~near).sum()), ids, self.tr(consequence)
+                )
+            )
+        return near
 
 
 class DosageAlgorithm(HotspotAlgorithm, group="patroldosage"):

@@ -100,7 +100,9 @@ class KernelDensity(IncidentAlgorithm, name="kerneldensity", methods="1"):
         feedback.pushInfo(
             self.tr("Read {:,} incidents ({} reader).").format(len(points.x), "GDAL Arrow" if points.fast else "QGIS feature")
         )
-        bandwidth, cell, grid = self._grid(parameters, context, kernel, points, weights, feedback)
+        consequence = "they do not set the automatic bandwidth or the map's extent, and fall off the map unless EXTENT includes them."
+        near = self.near_incidents(points, feedback, consequence)
+        bandwidth, cell, grid = self._grid(parameters, context, kernel, points, weights, near, feedback)
         area_label, to_area_unit = self._area_unit(parameters, context, crs)
 
         feedback.setProgressText(self.tr("Computing the density surface…"))
@@ -122,13 +124,13 @@ class KernelDensity(IncidentAlgorithm, name="kerneldensity", methods="1"):
         output = self.writer.raster(self.OUTPUT, surface, grid, crs, self.writer.choices["units"], style="density")
         return {self.OUTPUT: output, "BANDWIDTH_USED": bandwidth, "CELL_SIZE_USED": cell, "INCIDENT_COUNT": len(points.x)}
 
-    def _grid(self, parameters, context, kernel, points, weights, feedback):
+    def _grid(self, parameters, context, kernel, points, weights, near, feedback):
         bandwidth = self.parameterAsDouble(parameters, self.BANDWIDTH, context)
         cell = self.parameterAsDouble(parameters, self.CELL_SIZE, context)
         if bandwidth < 0 or cell < 0:
             raise QgsProcessingException(self.tr("Bandwidth and cell size must be positive (or 0 for automatic)."))
         if bandwidth == 0:
-            bandwidth = kde.automatic_bandwidth(points.x, points.y, weights, kernel)
+            bandwidth = kde.automatic_bandwidth(points.x[near], points.y[near], None if weights is None else weights[near], kernel)
             feedback.pushInfo(self.tr("Automatic bandwidth (ArcGIS spatial Silverman rule): {} map units.").format(number(bandwidth)))
         reach = bandwidth * (3.0 if kernel == "gaussian" else 1.0)
         if self.parameterAsString(parameters, self.EXTENT, context):
@@ -139,7 +141,8 @@ class KernelDensity(IncidentAlgorithm, name="kerneldensity", methods="1"):
                 )
             bounds = (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum())
         else:
-            bounds = (points.x.min() - reach, points.y.min() - reach, points.x.max() + reach, points.y.max() + reach)
+            x, y = points.x[near], points.y[near]
+            bounds = (x.min() - reach, y.min() - reach, x.max() + reach, y.max() + reach)
         width, height = bounds[2] - bounds[0], bounds[3] - bounds[1]
         if cell == 0:
             cell = kde.automatic_cell_size(width, height)

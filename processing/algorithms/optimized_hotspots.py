@@ -81,8 +81,11 @@ class OptimizedHotspots(IncidentAlgorithm, name="optimizedhotspots", methods="2.
     def process(self, parameters, context, feedback):
         crs = self.reader.crs(self.INPUT)
         points, weights = self.read_incidents(parameters, context, crs, progress=stage(feedback, 0, 20))
-        x, y = points.x, points.y
         area = self.reader.read(self.STUDY_AREA, crs, progress=stage(feedback, 20, 25))
+        x, y = points.x, points.y
+        if area is None:  # without a study area the incidents set the extent: far ones are left out
+            near = self.near_incidents(points, feedback, "they are left out, so they do not stretch the grid over empty land.")
+            x, y, weights = x[near], y[near], None if weights is None else weights[near]
         if len(x) < MIN_INCIDENTS:
             raise QgsProcessingException(
                 self.tr("Only {} incidents; optimized hot spots needs at least {}. Widen the date range or the area.").format(
