@@ -11,7 +11,13 @@ def checked_weights(values, field, ids=None):
     map of nothing). ``ids`` name the first offending features in the message."""
     values = np.asarray(values, dtype=float)
     where = _names(ids)
-    missing = np.flatnonzero(~np.isfinite(values))
+    infinite = np.flatnonzero(np.isinf(values))
+    if len(infinite):
+        raise InputError(
+            f"{len(infinite)} incidents have an infinite weight in '{field}' (e.g. feature {where(infinite)}). "
+            "Correct them (Field Calculator) or filter them out."
+        )
+    missing = np.flatnonzero(np.isnan(values))
     if len(missing):
         raise InputError(
             f"{len(missing)} incidents have no value in the weight field '{field}' (e.g. feature {where(missing)}). "
