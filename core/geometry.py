@@ -58,7 +58,9 @@ def line_lengths_and_centroids(vertices, sizes, owner, n):
 
 def _centre_or_mean(mx, my, weight, vertices, vertex_owner, n):
     count = np.bincount(vertex_owner, minlength=n)
-    mean = np.column_stack([np.bincount(vertex_owner, vertices[:, 0], n), np.bincount(vertex_owner, vertices[:, 1], n)])
+    mean = np.column_stack(
+        [np.bincount(vertex_owner, vertices[:, 0], n).astype(float), np.bincount(vertex_owner, vertices[:, 1], n).astype(float)]
+    )  # bincount of nothing is an int array
     mean /= np.maximum(count, 1)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         centre = np.column_stack([mx / weight, my / weight])

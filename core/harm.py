@@ -34,5 +34,22 @@ def checked_weights(values, field, ids=None):
     return values
 
 
+def checked_amounts(values, field, what, ids=None):
+    """Counts or risks (NaN stays: the caller says what a missing value means), refused when
+    one is infinite or negative, naming the first offending features."""
+    values = np.asarray(values, dtype=float)
+    where = _names(ids)
+    infinite = np.flatnonzero(np.isinf(values))
+    if len(infinite):
+        raise InputError(f"{len(infinite)} features have an infinite {what} in '{field}' (e.g. feature {where(infinite)}). Correct them.")
+    negative = np.flatnonzero(values < 0)
+    if len(negative):
+        raise InputError(
+            f"{len(negative)} features have a negative {what} in '{field}' (e.g. feature {where(negative)}): it must be zero or more "
+            "(counts or harm, not z-scores)."
+        )
+    return values
+
+
 def _names(ids):
     return lambda rows: ", ".join(str(ids[r] if ids is not None else r) for r in rows[:3])

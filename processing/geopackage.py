@@ -110,7 +110,7 @@ def _ogr_type(wkb_type):
     flat = int(QgsWkbTypes.flatType(wkb_type))
     if QgsWkbTypes.hasM(wkb_type):
         return flat + (3000 if QgsWkbTypes.hasZ(wkb_type) else 2000)
-    return flat | 0x80000000 if QgsWkbTypes.hasZ(wkb_type) else flat
+    return flat + 1000 if QgsWkbTypes.hasZ(wkb_type) else flat  # ISO codes: GDAL takes them, SWIG has no room for 0x80000000
 
 
 def _geopackage_blobs(connection, table, geometry):
@@ -134,6 +134,8 @@ def _index(connection, table, ids, geometry):
             "UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ? WHERE lower(table_name) = lower(?)",
             (float(xmin), float(ymin), float(xmax), float(ymax), table),
         )
+    if not len(present):
+        return  # no geometry: the empty R-tree GDAL made is right
     rtree = f"rtree_{table}_geom"
     (node_size,) = connection.execute(f"SELECT length(data) FROM {_quoted(rtree + '_node')} WHERE nodeno = 1").fetchone()
     nodes, leaf_of, parent_of = rtree_nodes(np.asarray(ids, dtype=np.int64)[present], boxes[present], node_size)

@@ -123,8 +123,10 @@ class Reader:
         chosen = self.algorithm.parameterAsString(self.parameters, key, self.context)
         source = self.source(layer_key)
         default = self.algorithm.parameterDefinition(key).defaultValue()
-        if source is None or (chosen and (chosen != default or source.fields().lookupField(chosen) >= 0)):
-            return chosen  # chosen by the user (or the default, which the layer has)
+        if source is None:
+            return chosen
+        if chosen and (chosen != default or source.fields().lookupField(chosen) >= 0):
+            return self.existing_field(chosen, key, source)  # chosen by the user (or the default, which the layer has)
         fields = list(source.fields())
         by_name = {f.name().lower(): f.name() for f in fields}
         found = next((by_name[n.lower()] for n in names if n.lower() in by_name), None)
@@ -139,6 +141,18 @@ class Reader:
         self.feedback.pushInfo(f"{label}: '{found}' ({key} was left empty).")
         return found
 
+    def existing_field(self, name, key, source):
+        """The layer's own spelling of field ``name`` (any case); a field it lacks is refused."""
+        names = source.fields().names()
+        if name in names:
+            return name
+        same = [n for n in names if n.lower() == name.lower()]
+        if same:
+            return same[0]
+        raise QgsProcessingException(
+            f"The layer '{source.sourceName()}' has no field '{name}' ({key}). Its fields: {', '.join(names[:30]) or 'none'}."
+        )
+
     def crs(self, key):
         """The CRS to measure the layer of ``key`` in (see :func:`working_crs`)."""
         return working_crs(self.source(key), self.context, self.feedback)
@@ -152,6 +166,12 @@ class Reader:
             return None
         layer = self.algorithm.parameterAsVectorLayer(self.parameters, key, self.context)
         features = read(source, layer, self.parameters.get(key), crs, self.context, fields, keep, geometry, progress)
+        if geometry and len(features) == 0:
+            raise QgsProcessingException(
+                f"The layer '{source.sourceName()}' ({key}) has no features with a geometry"
+                + (f" ({features.skipped} without one)" if features.skipped else "")
+                + ". Check the layer, its filter or the selection."
+            )
         entry = {"parameter": key, "layer": source.sourceName(), "features": len(features) + features.skipped}
         if QgsWkbTypes.geometryType(source.wkbType()) == POINT_GEOMETRY:
             entry["latest_time"] = latest_time(source)  # the data date a briefing map prints
@@ -169,7 +189,7 @@ def read(source, layer, parameter_value, crs, context, fields=(), keep=False, ge
     """Read a feature source into :class:`Features` (see Reader.read). ``layer`` is the
     QgsVectorLayer behind it when Processing names one and ``parameter_value`` the raw
     parameter: together they tell whether GDAL may read the whole file directly."""
-    if geometry and crs is not None and not source.sourceCrs().isValid():
+    if geometry and crs is not None and not has_crs(source.sourceCrs()):
         raise QgsProcessingException(
             f"The layer '{source.sourceName()}' has no valid CRS, so its coordinates cannot be measured or matched with the "
             "other layers. Set its CRS (Layer Properties > Source, or 'Assign projection') and run again."
@@ -183,7 +203,12 @@ def read(source, layer, parameter_value, crs, context, fields=(), keep=False, ge
         )
     direct = _gdal_readable(layer, parameter_value, names)
     report = progress or silent
-    features = _read_arrow(*direct, source, names, geometry, report) if direct is not None else None
+    features = None
+    if direct is not None:
+        try:
+            features = _read_arrow(*direct, source, names, geometry, report)
+        except (TypeError, UnicodeError, KeyError):  # e.g. latin1 field names GDAL hands over undecoded
+            features = None
     if features is None:  # not a source GDAL reads directly (or it could not): QGIS's iterator
         features = _read_features(source, names, geometry, report)
     if geometry:
@@ -247,11 +272,11 @@ class Features:
         return np.array(["" if v is None else (format(v, "g") if isinstance(v, float) else str(v)) for v in values], dtype=str)
 
     def seconds(self, name):
-        """A time field as seconds since 1970 of its wall-clock reading: QDateTime, QDate, ISO
-        text with or without an offset, date-only text, epoch seconds or milliseconds all give
-        the same number for the same clock time, on every reader and whatever this machine's
-        time zone (an offset is the data's own clock: 08:30+02:00 is 08:30). NaN where NULL;
-        a value that is no time is refused, naming its feature."""
+        """A time field as seconds since 1970: QDateTime, QDate, ISO text, date-only text,
+        epoch seconds or milliseconds all give the same number for the same time, on every
+        reader and whatever this machine's time zone. A time without a zone is the data's own
+        clock reading (taken as UTC); one with an offset or zone is that instant (08:30+02:00
+        is 06:30 UTC). NaN where NULL; a value that is no time is refused, naming its feature."""
         column = self.columns[name]
         if isinstance(column, np.ma.MaskedArray) and column.dtype.kind == "M":
             data = np.ma.getdata(column)
@@ -391,19 +416,22 @@ def _aware(value):
 
 
 def _epoch(value):
-    """Seconds since 1970 of one time value read on its own wall clock (NaN when NULL, inf
-    when it is no time at all)."""
+    """Seconds since 1970 of one time value, its clock reading when it has no zone (NaN when
+    NULL, inf when it is no time at all)."""
     from datetime import date, datetime, timezone
 
     if value is None or (isinstance(value, QVariant) and value.isNull()):
         return np.nan
     if isinstance(value, QDateTime):
-        wall = QDateTime(value.date(), value.time(), Qt.TimeSpec.UTC)  # its clock reading, not this machine's zone
-        return wall.toMSecsSinceEpoch() / 1000.0 if value.isValid() else np.nan
+        if not value.isValid():
+            return np.nan
+        if value.timeSpec() == Qt.TimeSpec.LocalTime:  # no zone: its clock reading, not this machine's zone
+            value = QDateTime(value.date(), value.time(), Qt.TimeSpec.UTC)
+        return value.toMSecsSinceEpoch() / 1000.0
     if isinstance(value, QDate):
         return QDateTime(value, QTime(0, 0), Qt.TimeSpec.UTC).toMSecsSinceEpoch() / 1000.0 if value.isValid() else np.nan
     if isinstance(value, datetime):
-        return value.replace(tzinfo=timezone.utc).timestamp()
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=timezone.utc).timestamp()
     if isinstance(value, (int, float, np.integer, np.floating)):
@@ -420,14 +448,20 @@ def _epoch(value):
             return _epoch(float(text))  # epoch numbers stored as text
         except ValueError:
             return np.inf
-    return parsed.replace(tzinfo=timezone.utc).timestamp()
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def has_crs(crs):
+    """A CRS that places coordinates on the earth: not invalid, and not the 'Undefined
+    geographic/cartesian SRS' a GeoPackage stores as srs_id 0 or -1 (QGIS calls them valid)."""
+    return crs.isValid() and "undefined" not in crs.description().lower()
 
 
 def working_crs(source, context, feedback):
     """The CRS to measure distances in: the source's own, or its UTM zone when it is
     geographic (degrees are no distance), with a note in the log."""
     crs = source.sourceCrs()
-    if not crs.isValid():
+    if not has_crs(crs):
         raise QgsProcessingException(
             f"The layer '{source.sourceName()}' has no valid CRS. Set its CRS (Layer Properties > Source) and run again."
         )

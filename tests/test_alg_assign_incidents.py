@@ -124,7 +124,7 @@ def test_bad_input(tmp_path):
     with pytest.raises(QgsProcessingException, match="greater than 0"):
         run({"INCIDENTS": incidents, "SEGMENTS": segments_path, "TOLERANCE": 0.0})
     empty = write(tmp_path / "e.gpkg", ogr.wkbPoint, [], [("incident", ogr.OFTInteger)])
-    with pytest.raises(QgsProcessingException, match="no points"):
+    with pytest.raises(QgsProcessingException, match="has no features with a geometry"):
         run({"INCIDENTS": empty, "SEGMENTS": segments_path})
 
 

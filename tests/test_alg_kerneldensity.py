@@ -191,7 +191,7 @@ def test_automatic_bandwidth_and_cell_size_are_reported(tmp_path):
     "case,message",
     [
         ("lines", "needs points"),
-        ("empty", "no point features"),
+        ("empty", "has no features with a geometry"),
         ("null_weight", "no value in the weight field"),
         ("negative_weight", "negative weight"),
         ("too_many_cells", "cells"),

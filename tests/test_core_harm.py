@@ -23,3 +23,14 @@ def test_good_weights_come_back_as_floats():
 def test_each_bad_weight_is_refused_naming_the_field_and_the_feature(values, message):
     with pytest.raises(InputError, match=message):
         checked_weights(values, "harm", ids=np.array([10, 11, 12]))
+
+
+def test_counts_and_risks_keep_missing_values_and_refuse_infinite_or_negative_ones():
+    from hotspot_policing.core.harm import checked_amounts
+
+    kept = checked_amounts([1.0, np.nan, 0.0], "n", "count")
+    assert np.isnan(kept[1]) and kept[0] == 1.0
+    with pytest.raises(InputError, match="1 features have an infinite risk in 'harm' \\(e.g. feature 12\\)"):
+        checked_amounts([1.0, 2.0, np.inf], "harm", "risk", ids=np.array([10, 11, 12]))
+    with pytest.raises(InputError, match="negative count in 'n' \\(e.g. feature 10\\)"):
+        checked_amounts([-1.0, 2.0], "n", "count", ids=np.array([10, 11]))

@@ -202,17 +202,12 @@ class IncidentAlgorithm(HotspotAlgorithm):
         field). ``fields``: more fields to read (ALL_FIELDS to write the incidents back)."""
         source = self.reader.source(self.INCIDENTS, needs=POINTS)
         weight_field = self.parameterAsString(parameters, self.WEIGHT_FIELD, context) or None
+        if weight_field:
+            weight_field = self.reader.existing_field(weight_field, self.WEIGHT_FIELD, source)
         wanted = fields if isinstance(fields, str) else list(fields) + ([weight_field] if weight_field else [])
         incidents = self.reader.read(self.INCIDENTS, crs, wanted, keep=keep, progress=progress)
         if incidents.skipped:
             self.reader.feedback.pushWarning(self.tr("Skipped {} incidents without a point geometry.").format(incidents.skipped))
-        if len(incidents.x) == 0:
-            raise QgsProcessingException(
-                self.tr(
-                    "The incidents layer '{}' has no points (no point features after skipping empty geometries). "
-                    "Check the layer, its filter or the selection."
-                ).format(source.sourceName())
-            )
         weights = None
         if weight_field:
             weights = harm.checked_weights(incidents.numbers(weight_field), weight_field, incidents.ids)[incidents.part_owner]

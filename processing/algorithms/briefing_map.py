@@ -45,7 +45,7 @@ from qgis.PyQt.QtXml import QDomDocument
 
 from .. import provenance
 from ..compat import ANY_VECTOR, LINE_GEOMETRY, POINT_GEOMETRY, POLYGON_SOURCE
-from ..layers import latest_time, read
+from ..layers import POLYGONS, latest_time, read
 from ..places import line_ends, place_names, street_field
 from ..sinks import Column, memory_layer
 from ..styles import apply_style, has_own_style, recognised_style
@@ -249,7 +249,7 @@ class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
 
     def _atlas(self, parameters, context, layout, path):
         """Turn the layout into an atlas over the districts, when they are given."""
-        source = self.parameterAsSource(parameters, self.DISTRICTS, context)
+        source = self.reader.source(self.DISTRICTS, needs=POLYGONS)
         if source is None:
             return None
         districts = source.materialize(QgsFeatureRequest())

@@ -12,6 +12,7 @@ from qgis.core import (
 )
 
 from ...core.concentration import concentration
+from ...core.harm import checked_amounts
 from .. import reports
 from ..compat import NUMERIC_FIELD
 from ..layers import COUNT_NAMES, is_count
@@ -59,15 +60,13 @@ class Concentration(HotspotAlgorithm, name="concentration", group="streetsegment
     def process(self, parameters, context, feedback):
         field = self.reader.field(self.FIELD, self.INPUT, COUNT_NAMES, accept=is_count)
         units = self.reader.read(self.INPUT, None, [field], geometry=False, progress=stage(feedback, 0, 60))
-        raw = units.numbers(field)
+        raw = checked_amounts(units.numbers(field), field, "count", units.ids)
         missing = int(np.isnan(raw).sum())
         counts = np.nan_to_num(raw, nan=0.0)
         if missing:
             feedback.pushWarning(self.tr("{} units have no value in '{}' and count as zero.").format(missing, field))
         if len(counts) == 0:
             raise QgsProcessingException(self.tr("The layer '{}' has no features.").format(units.name))
-        if (counts < 0).any():
-            raise QgsProcessingException(self.tr("'{}' has negative values; counts must be zero or more.").format(field))
         if counts.sum() <= 0:
             raise QgsProcessingException(self.tr("Every unit has zero in '{}': there is no crime to be concentrated.").format(field))
         result = concentration(counts)

@@ -13,7 +13,7 @@ from ...core.geometry import line_lengths_and_centroids, points_in_polygons, pol
 from ...core.network import nearest_segments
 from .. import reports
 from ..compat import LINE_GEOMETRY, LINE_SOURCE, POINT_SOURCE, POLYGON_SOURCE
-from ..layers import union_of
+from ..layers import LINES, POINTS, POLYGONS, union_of
 from .base import HotspotAlgorithm, stage
 
 RESULTS = ("HIT_RATE", "PAI", "PEI", "RRI", "AREA_SHARE", "CAPTURED", "TOTAL")
@@ -69,9 +69,13 @@ class EvaluateForecast(HotspotAlgorithm, name="evaluateforecast", group="patrold
         self.add_results(RESULTS)
 
     def process(self, parameters, context, feedback):
-        hotspots_source = self.reader.source(self.HOTSPOTS)
+        hotspots_source = self.reader.source(self.HOTSPOTS, needs=(POLYGONS, LINES))
         crs = self.reader.crs(self.HOTSPOTS)
         lines = QgsWkbTypes.geometryType(hotspots_source.wkbType()) == LINE_GEOMETRY
+        self.reader.source(self.UNITS, needs=LINES if lines else POLYGONS)  # units of the same kind as the hot spots
+        for key in (self.INCIDENTS, self.INCIDENTS_BEFORE):
+            self.reader.source(key, needs=POINTS)
+        self.reader.source(self.STUDY_AREA, needs=POLYGONS)
         hotspots = self.reader.read(self.HOTSPOTS, crs, keep=not lines, progress=stage(feedback, 0, 10))
         units = self.reader.read(self.UNITS, crs, keep=not lines, progress=stage(feedback, 10, 20))
         counter = (

@@ -15,6 +15,7 @@ from ...core import local_stats, optimized, tessellation
 from ...core import weights as spatial_weights
 from ...core.geometry import points_in_polygons
 from ..compat import POLYGON_SOURCE
+from ..layers import POLYGONS
 from ..reports import number
 from ..sinks import Column, polygons_wkb
 from .base import IncidentAlgorithm, stage
@@ -81,6 +82,7 @@ class OptimizedHotspots(IncidentAlgorithm, name="optimizedhotspots", methods="2.
     def process(self, parameters, context, feedback):
         crs = self.reader.crs(self.INPUT)
         points, weights = self.read_incidents(parameters, context, crs, progress=stage(feedback, 0, 20))
+        self.reader.source(self.STUDY_AREA, needs=POLYGONS)
         area = self.reader.read(self.STUDY_AREA, crs, progress=stage(feedback, 20, 25))
         x, y = points.x, points.y
         if area is None:  # without a study area the incidents set the extent: far ones are left out
@@ -98,6 +100,10 @@ class OptimizedHotspots(IncidentAlgorithm, name="optimizedhotspots", methods="2.
         xmin, ymin = box.min(axis=0)
         xmax, ymax = box.max(axis=0)
         size = self.parameterAsDouble(parameters, self.CELL_SIZE, context)
+        if np.ptp(x) == 0 and np.ptp(y) == 0 and area is None:
+            raise QgsProcessingException(
+                self.tr("All {} incidents are at one place: there is no pattern to find. Check their geocoding.").format(len(x))
+            )
         if size == 0:
             size = optimized.automatic_cell_size(max(xmax - xmin, 1e-9), max(ymax - ymin, 1e-9))
             if size <= 0:

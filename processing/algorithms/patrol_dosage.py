@@ -10,6 +10,7 @@ from qgis.core import (
 )
 
 from ...core.dosage import Selection, allocate, choose_hotspots, schedule
+from ...core.harm import checked_amounts
 from ..compat import ANY_VECTOR, NUMERIC_FIELD
 from ..layers import ALL_FIELDS, RISK_NAMES, is_count, is_identifier
 from ..places import place_names
@@ -115,13 +116,9 @@ class PatrolDosage(DosageAlgorithm, name="patroldosage", methods="4.1-4.3"):
                     "'{}' identifies the hot spots; it is no risk. Choose a count or harm field such as incident_count or weight_sum."
                 ).format(field)
             )
-        risk = hotspots.numbers(field)
+        risk = checked_amounts(hotspots.numbers(field), field, "risk", hotspots.ids)
         if np.isnan(risk).any():
             feedback.pushWarning(self.tr("{} features have no risk value and are not chosen.").format(int(np.isnan(risk).sum())))
-        if (risk[np.isfinite(risk)] < 0).any():
-            raise QgsProcessingException(
-                self.tr("'{}' has negative values; risk must be zero or more (use counts or harm, not z-scores, or filter).").format(field)
-            )
         chosen = choose_hotspots(
             risk,
             Selection(self.parameterAsEnum(parameters, self.SELECTION, context)),
