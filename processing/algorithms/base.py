@@ -2,6 +2,7 @@
 link, and one way to run: inputs through the one reader, outputs through the one writer,
 Cancel and bad input handled once, results as plain Python numbers."""
 
+import math
 import os
 
 import numpy as np
@@ -136,7 +137,7 @@ class HotspotAlgorithm(QgsProcessingAlgorithm):
     def positive(self, parameters, key, context, example):
         """A distance or number that must be more than 0; refused otherwise, with an example."""
         value = self.parameterAsDouble(parameters, key, context)
-        if value <= 0:
+        if not value > 0:  # NaN too
             raise QgsProcessingException(
                 self.tr("{} ({}) must be greater than 0 (e.g. {}).").format(self.parameterDefinition(key).description(), key, example)
             )
@@ -147,6 +148,7 @@ class HotspotAlgorithm(QgsProcessingAlgorithm):
         self.writer = Writer(self, parameters, context, feedback)
         try:
             stage(feedback, 0, 0)(0.0)  # cancelled before it began
+            self._check_numbers(parameters, context)
             self.writer.check_destinations()
             results = self.process(parameters, context, feedback)
         except Canceled:
@@ -164,6 +166,16 @@ class HotspotAlgorithm(QgsProcessingAlgorithm):
             self.reader = self.writer = None
         feedback.setProgress(100)
         return {key: _plain(value) for key, value in results.items()}
+
+    def _check_numbers(self, parameters, context):
+        """Every number given is a number: NaN and infinity are refused, naming the parameter."""
+        for definition in self.parameterDefinitions():
+            if definition.type() in ("number", "distance") and parameters.get(definition.name()) not in (None, ""):
+                value = self.parameterAsDouble(parameters, definition.name(), context)
+                if not math.isfinite(value):
+                    raise QgsProcessingException(
+                        self.tr("{} ({}) is {}: give a number.").format(definition.description(), definition.name(), value)
+                    )
 
     def process(self, parameters, context, feedback):
         raise NotImplementedError
