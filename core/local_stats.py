@@ -11,6 +11,7 @@ from .weights import cardinality
 
 CONFIDENCE_LEVELS = ((3, 0.01), (2, 0.05), (1, 0.10))
 MAX_DRAWS = 50_000_000  # random draws (and simulated sums) held in memory at once: about 400 MB
+MAX_SIMULATIONS = 1_000_000_000  # permutations x features: about ten seconds of work
 
 
 def gi_star(values, weights):
@@ -117,6 +118,12 @@ def permutation_p(values, neighbours, permutations=999, seed=None, chunk=4096, p
         raise InputError(
             f"{permutations:,} permutations of up to {widest - 1:,} neighbours need {permutations * widest:,} random draws "
             f"(at most {MAX_DRAWS:,}): use fewer permutations (999 is usual) or fewer neighbours."
+        )
+    if permutations * n > MAX_SIMULATIONS:
+        raise InputError(
+            f"{permutations:,} permutations for {n:,} features are {permutations * n:,} simulated statistics (at most "
+            f"{MAX_SIMULATIONS:,}, about ten seconds): use at most {MAX_SIMULATIONS // n:,} permutations (PERMUTATIONS), "
+            "or analytical p-values."
         )
     chunk = max(1, min(chunk, MAX_DRAWS // (4 * permutations)))  # sites x permutations held at once
     draws = np.stack([rng.choice(n, size=widest, replace=False) for _ in range(permutations)])

@@ -8,10 +8,23 @@ import numpy as np
 from scipy import sparse
 from scipy.spatial import cKDTree
 
+from . import InputError
+
+MAX_PAIRS = 50_000_000  # neighbour links held at once: about 1 GB with their sparse matrix
+
 
 def distance_band(x, y, distance):
-    """w_ij = 1 when 0 < d_ij <= distance (as libpysal's DistanceBand: the band is closed)."""
+    """w_ij = 1 when 0 < d_ij <= distance (as libpysal's DistanceBand: the band is closed).
+    A band that would link more than MAX_PAIRS pairs (estimated from a sample first) is an
+    InputError, before memory runs out."""
     tree = cKDTree(np.column_stack([x, y]))
+    sample = np.random.default_rng(0).choice(len(x), size=min(len(x), 2000), replace=False)
+    per_point = tree.query_ball_point(np.column_stack([x[sample], y[sample]]), distance, return_length=True).mean() - 1
+    if per_point * len(x) / 2 > MAX_PAIRS:
+        raise InputError(
+            f"A distance band of {distance:,.6g} gives each of the {len(x):,} features about {per_point:,.0f} neighbours "
+            f"({per_point * len(x) / 2:,.0f} pairs; at most {MAX_PAIRS:,}): use a smaller distance (0 chooses one)."
+        )
     pairs = tree.query_pairs(distance * (1 + 1e-12), output_type="ndarray")
     return _symmetric(pairs, len(x))
 

@@ -156,6 +156,8 @@ class Writer:
         fid = next((i for i, f in enumerate(fields) if f.name().lower() == "fid"), None)
         if fid is not None and not _usable_ids(values[fid]):  # the destination numbers the features itself
             fields, values = fields[:fid] + fields[fid + 1 :], values[:fid] + values[fid + 1 :]
+        elif fid is not None:
+            values[fid] = [int(v) for v in values[fid]]
         record = self.provenance()
         path = self._geopackage_path(key)
         if path is not None:
@@ -179,6 +181,8 @@ class Writer:
             for index in range(base.fields.count()):
                 source_field = base.fields.at(index)
                 name = source_field.name()
+                if name.lower() not in names and len(name) == 10:  # a shapefile's cut of a longer name (incident_c)
+                    name = next((full for full in names if len(full) > 10 and full[:10] == name.lower()), name)
                 if name.lower() in names:
                     column = names.pop(name.lower())
                     replaced.append(name)
@@ -219,6 +223,13 @@ class Writer:
         sink, destination = self.algorithm.parameterAsSink(
             self.parameters, key, self.context, qgs_fields, wkb_type, crs or QgsCoordinateReferenceSystem()
         )
+        cut = [f.name() for f in fields if len(f.name()) > 10]
+        if destination.lower().endswith((".shp", ".dbf")) and cut:
+            self.feedback.pushWarning(
+                "A shapefile keeps 10 characters of a field name: "
+                + ", ".join(f"{name} becomes {name[:10]}" for name in cut[:6])
+                + ". Write a GeoPackage (.gpkg) to keep the names models and other tools expect."
+            )
         if sink is None:
             raise QgsProcessingException(self.algorithm.invalidSinkError(self.parameters, key))
         self.written.append((destination, _file_of(destination)))
@@ -241,6 +252,11 @@ class Writer:
         self._add(sink, batch)
         sink.flushBuffer()
         del sink  # finished: a database has the rows now
+        if destination.lower().endswith(".shp") and not os.path.exists(destination):  # a table: a shapefile's .dbf alone
+            dbf = os.path.splitext(destination)[0] + ".dbf"
+            if os.path.exists(dbf):
+                self.written.append((dbf, dbf))
+                destination = dbf
         self._check_count(destination, total)
         progress(1.0)
         return destination
@@ -491,8 +507,11 @@ def _qdatetime(value):
 
 
 def _usable_ids(values):
+    """Whether ``values`` can be feature ids: whole numbers (a shapefile hands 64-bit integers
+    back as reals), none missing, none twice."""
     ids = [v for v in values if v is not None]
-    return len(ids) == len(values) and all(isinstance(v, int) for v in ids) and len(set(ids)) == len(ids)
+    whole = all(isinstance(v, int) or (isinstance(v, float) and v.is_integer()) for v in ids)
+    return len(ids) == len(values) and whole and len(set(ids)) == len(ids)
 
 
 def _output_layer(destination, path, context, raster):

@@ -92,14 +92,28 @@ def apply_style(layer, style):
     """A categorised style from CATEGORIES, or resources/styles/<style>.qml; a density ramp
     is stored there as fractions of the maximum and rescaled to the layer's own range."""
     if style in CATEGORIES:
-        _categorise(layer, *CATEGORIES[style], wide=style == "dosage")
+        field, classes = CATEGORIES[style]
+        if field_named(layer, field):
+            _categorise(layer, field_named(layer, field), classes, wide=style == "dosage")
     elif style == "segments":
-        _graduate_segments(layer, "incident_count")
+        if field_named(layer, "incident_count"):
+            _graduate_segments(layer, field_named(layer, "incident_count"))
     else:
         layer.loadNamedStyle(os.path.join(STYLES_DIR, style + ".qml"))
     if style == "density":
         _rescale_ramp(layer)
     layer.triggerRepaint()
+
+
+def field_named(layer, name):
+    """The layer's field for ``name``: itself, in another case, or cut to the 10 characters a
+    shapefile keeps (incident_count is incident_c there); None when it has none."""
+    names = layer.fields().names()
+    for candidate in (name, name[:10]):
+        found = next((n for n in names if n.lower() == candidate.lower()), None)
+        if found:
+            return found
+    return None
 
 
 def _categorise(layer, field, classes, wide=False):
@@ -175,11 +189,10 @@ def recognised_style(layer, record=None):
     if layer.type() == RASTER_LAYER:
         made_by_kde = record is not None and record.get("algorithm") == "hotspotpolicing:kerneldensity"
         return "density" if made_by_kde or " per " in layer.bandName(1) + layer.dataProvider().bandDescription(1) else None
-    names = {name.lower() for name in layer.fields().names()}
     for field, style in (("visits_per_shift", "dosage"), ("gi_bin", "gi_bin"), ("cotype", "cotype")):
-        if field in names:
+        if field_named(layer, field):
             return style
-    if "incident_count" in names and layer.geometryType() == LINE_GEOMETRY:
+    if field_named(layer, "incident_count") and layer.geometryType() == LINE_GEOMETRY:
         return "segments"
     return None
 

@@ -41,51 +41,7 @@ from .conftest import ROOT
 pytestmark = pytest.mark.usefixtures("provider")
 
 # --- what fails today: one reason per defect; remove an entry (and its constant) once fixed ---------
-XFAIL_NULL_GEOMETRY_DROPPED = (
-    "gistar/localmoran leave features without a geometry (NULL or empty) out of the output; the README says every input "
-    "feature is kept, so they should be there with NULL results"
-)
-XFAIL_PERMUTATIONS = (
-    "gistar PERMUTATIONS=99999 (the allowed maximum) with 8 nearest neighbours on the sample city's 30,000 incidents runs "
-    "about 30 s, with no up-front refusal or estimate naming PERMUTATIONS and the work it would take"
-)
-XFAIL_TINY_SHIFTS = (
-    "observeddosage SHIFT_HOURS=1e-12 (allowed: the minimum 0 is only checked as <= 0) is not refused up front: traceback "
-    "numpy _ArrayMemoryError (one array entry per shift in core/observed.py duty_shifts)"
-)
-XFAIL_DISTANCE_BAND_MEMORY = (
-    "gistar DISTANCE=1e9 on the sample city's 30,000 incidents (every pair neighbours: 4.5e8 pairs) is not refused up "
-    "front naming DISTANCE and the pairs: in 4 GB it ends in a traceback, MemoryError std::bad_alloc from "
-    "cKDTree.query_pairs in core/weights.py distance_band (with more memory it takes many GB)"
-)
-XFAIL_SHAPEFILE_STYLE = (
-    "assignincidents with OUTPUT as a shapefile: written, then refused with \"The layer 'output' has no field "
-    "'incident_count'. Choose one of its fields: ... incident_c ...\" (a step after writing looks the field up by its "
-    "full name, which the shapefile truncated); in-process the failed run also leaves something that crashes the "
-    "interpreter at exit (segfault), so these cases run through qgis_process"
-)
-XFAIL_SHAPEFILE_TABLE = (
-    "patroldosage OUTPUT_SCHEDULE / observeddosage OUTPUT_SHIFTS (tables) given a .shp path: only <name>.dbf is written, "
-    "but the result names <name>.shp, a file that does not exist (and no provenance .json is written beside it)"
-)
-XFAIL_BRIEFING_DELETES = (
-    "briefingmap with OUTPUT an existing file of another extension (notes.docx): refused ('must be a .pdf or a .png'), "
-    "but only after Writer.file_path recorded the path, so the failed run's cleanup (Writer.discard) deletes that file"
-)
-XFAIL_BRIEFING_EXPRESSION = (
-    "briefingmap TITLE/SUBTITLE/NOTE holding '[% ... %]': printed as \"[% 'Hot spots [% @user_account_name %]' %]\" "
-    "(the text wrapped in an expression literal, which cannot hold '%]'), not as typed"
-)
 XFAIL = {  # (family, case id) -> reason
-    ("null geometry", "gistar"): XFAIL_NULL_GEOMETRY_DROPPED,
-    ("null geometry", "localmoran"): XFAIL_NULL_GEOMETRY_DROPPED,
-    ("extreme", "gistar:PERMUTATIONS 99999 on 30,000 incidents"): XFAIL_PERMUTATIONS,
-    ("extreme", "observeddosage:SHIFT_HOURS 1e-12"): XFAIL_TINY_SHIFTS,
-    ("shapefile", "patroldosage"): XFAIL_SHAPEFILE_TABLE,
-    ("shapefile", "observeddosage:on a plan"): XFAIL_SHAPEFILE_TABLE,
-    ("subprocess", "assignincidents:shapefile output"): XFAIL_SHAPEFILE_STYLE,
-    ("subprocess", "assignincidents:rerun on its shapefile output"): XFAIL_SHAPEFILE_STYLE,
-    ("subprocess", "gistar:DISTANCE 1e9 on 30,000 incidents in 4 GB"): XFAIL_DISTANCE_BAND_MEMORY,
 }
 
 X0, Y0 = 440000.0, 4470000.0  # the grid's south-west corner, in UTM zone 30N (EPSG:32630)
@@ -982,13 +938,12 @@ def test_null_and_empty_geometries_are_left_out(world, name, key, kind, rows, fi
     if algorithm == "kerneldensity":
         reference["OUTPUT"] = str(world.out / "clean.tif")
     expected = run(algorithm, reference)
-    if algorithm in ("gistar", "localmoran"):  # every input feature is kept; those without a place get NULL
+    if algorithm in ("gistar", "localmoran"):  # features without a place have no neighbours: left out, as everywhere
         rows_out = {r["label"]: r for r in features(results["OUTPUT"])}
         z = "GiZScore" if algorithm == "gistar" else "LMiZScore"
         for row in features(expected["OUTPUT"]):
             same(rows_out.pop(row["label"])[z], row[z])
-        assert sorted(rows_out) == ["no geometry 0", "no geometry 1", "no geometry 2"]
-        assert all(r[z] is None for r in rows_out.values())
+        assert not rows_out
         return
     same(summary(algorithm, results), summary(algorithm, expected))
 
@@ -1951,7 +1906,6 @@ def test_kernel_density_raster_formats(world, extension):
     refused_or("kerneldensity", parameters, re.escape(extension) + "|" + RASTER_DRIVERS[extension] + "|format", check, world)
 
 
-@pytest.mark.xfail(strict=True, reason=XFAIL_BRIEFING_DELETES)
 def test_briefing_map_with_a_wrong_extension_leaves_that_file_alone(world):
     """A .docx (an existing file) as the briefing map: refused, and the file is still there."""
     notes = world.out / "notes.docx"
@@ -2118,7 +2072,6 @@ def test_rerun_on_its_own_output(world, name):
 
 
 # --- briefing map: text printed as given, district names as safe file names ------------------------
-@pytest.mark.xfail(strict=True, reason=XFAIL_BRIEFING_EXPRESSION)
 def test_briefing_texts_print_literally(world):
     """QGIS expressions in the title, subtitle or note are text the analyst typed, not code."""
     texts = {"TITLE": "Hot spots [% @user_account_name %]", "SUBTITLE": "Week [% 1 + 1 %]", "NOTE": "Ask [% @qgis_version %]"}

@@ -247,7 +247,9 @@ class DosageAlgorithm(HotspotAlgorithm, group="patroldosage"):
 
     def add_shift_hours(self, advanced=False):
         help_text = "Length of a shift; visits are spread over it and doses are counted per shift."
-        self.add_number(self.SHIFT_HOURS, "Shift length (hours)", DEFAULT_SHIFT_HOURS, help_text, advanced=advanced)
+        self.add_number(
+            self.SHIFT_HOURS, "Shift length (hours)", DEFAULT_SHIFT_HOURS, help_text, minimum=0.5, maximum=24.0, advanced=advanced
+        )
 
     def add_shift_start(self):
         help_text = "Clock time the first shift of the day starts (e.g. 22 for a night shift); shifts follow one another."
@@ -256,6 +258,8 @@ class DosageAlgorithm(HotspotAlgorithm, group="patroldosage"):
     def shifts(self, parameters, context):
         """(shift length in hours, start hour), checked."""
         hours = self.parameterAsDouble(parameters, self.SHIFT_HOURS, context)
-        if hours <= 0:
-            raise QgsProcessingException(self.tr("The shift length (SHIFT_HOURS) must be more than 0 hours."))
+        if not 0.5 <= hours <= 24:
+            raise QgsProcessingException(
+                self.tr("The shift length (SHIFT_HOURS) must be between 0.5 and 24 hours; it is {}.").format(hours)
+            )
         return hours, self.parameterAsDouble(parameters, self.SHIFT_START, context)

@@ -48,7 +48,7 @@ from ..compat import ANY_VECTOR, LINE_GEOMETRY, POINT_GEOMETRY, POLYGON_SOURCE
 from ..layers import POLYGONS, latest_time, read
 from ..places import line_ends, place_names, street_field
 from ..sinks import Column, memory_layer
-from ..styles import apply_style, has_own_style, recognised_style
+from ..styles import apply_style, field_named, has_own_style, recognised_style
 from .base import PLUGIN_DIR, HotspotAlgorithm, stage
 
 DISPLAY = Qt.ItemDataRole.DisplayRole
@@ -146,9 +146,9 @@ class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
         layers = self.parameterAsLayerList(parameters, self.LAYERS, context)
         if not layers:
             raise QgsProcessingException(self.tr("Choose at least one layer to map."))
-        path = self.writer.file_path(self.OUTPUT)
-        if os.path.splitext(path)[1].lower() not in (".pdf", ".png"):
+        if os.path.splitext(self.parameterAsFileOutput(parameters, self.OUTPUT, context))[1].lower() not in (".pdf", ".png"):
             raise QgsProcessingException(self.tr("The briefing map must be a .pdf or a .png file."))
+        path = self.writer.file_path(self.OUTPUT)  # from here on a failed run removes it
         own = set(context.project().mapLayers()) if context.project() is not None else set()
         given = [(layer, provenance.of_layer(layer)) for layer in layers]
         layers = [styled(layer, record, layer.id() in own) for layer, record in given]
@@ -405,7 +405,7 @@ def styled(layer, record, in_project):
 
 
 def is_plan(layer):
-    return isinstance(layer, QgsVectorLayer) and {"priority_rank", "visits_per_shift"} <= set(layer.fields().names())
+    return isinstance(layer, QgsVectorLayer) and all(field_named(layer, name) for name in ("priority_rank", "visits_per_shift"))
 
 
 def label_ranks(layer):
@@ -422,7 +422,7 @@ def label_ranks(layer):
     halo.setColor(QColor("#ffffff"))
     text.setBuffer(halo)
     settings = QgsPalLayerSettings()
-    settings.fieldName = "priority_rank"
+    settings.fieldName = field_named(layer, "priority_rank")
     settings.setFormat(text)
     settings.priority = 10
     settings.displayAll = True  # every rank shows, even where labels crowd
@@ -473,8 +473,12 @@ def data_date_of(layers, records):
 
 def literal(text):
     """Text a layout label prints exactly as written: labels evaluate [% ... %] as expressions
-    (a title could print the analyst's login), so the whole text becomes one quoted string."""
-    return f"[% {QgsExpression.quotedString(text)} %]" if text else ""
+    (a title could print the analyst's login), so the whole text becomes one quoted string,
+    with any '[%' or '%]' inside split across two strings (the label would end it there)."""
+    if not text:
+        return ""
+    quoted = QgsExpression.quotedString(text).replace("[%", "[' || '%").replace("%]", "%' || ']")
+    return f"[% {quoted} %]"
 
 
 def small_text(text, size, bold):

@@ -56,7 +56,8 @@ WEIGHTS_HELP = (
     "false discovery rate correction at 90, 95 and 99 %, as ArcGIS's option does.</p>"
     "<p>Features with no value in the field are left out and get NULL results (the log says how "
     "many); so do features without neighbours. Inputs in a geographic CRS are measured in their "
-    "UTM zone. The output keeps every input field and feature.</p>"
+    "UTM zone. The output keeps every input field, and every feature with a geometry (features "
+    "without one have no place and no neighbours: they are left out, and the log counts them).</p>"
 )
 
 

@@ -124,7 +124,7 @@ class ObservedDosage(DosageAlgorithm, name="observeddosage", methods="4.4"):
                     len(any_duty)
                 )
             )
-        per_shift = result.minutes / shifts_observed
+        per_shift = result.minutes / shifts_observed if shifts_observed else np.full(len(hotspots), np.nan)  # no shift: NULL
         columns = [
             Column("minutes_observed", "double", result.minutes),
             Column("officer_minutes", "double", result.officer_minutes),

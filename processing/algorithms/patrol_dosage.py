@@ -97,8 +97,6 @@ class PatrolDosage(DosageAlgorithm, name="patroldosage", methods="4.1-4.3"):
             return False, self.tr("The shortest visit (VISIT_MIN) must be at least 1 minute (10 is the evidence-based choice).")
         if self.parameterAsDouble(parameters, self.PATROL_MINUTES, context) <= 0:
             return False, self.tr("The patrol budget (PATROL_MINUTES) is zero: give the minutes per shift available for hot spot visits.")
-        if self.parameterAsDouble(parameters, self.SHIFT_HOURS, context) <= 0:
-            return False, self.tr("The shift length (SHIFT_HOURS) must be more than 0.")
         return super().checkParameterValues(parameters, context)
 
     def process(self, parameters, context, feedback):
