@@ -53,6 +53,13 @@ def stage(feedback, start, end):
     return report
 
 
+INPUT_RULES = (
+    "<p>Inputs are never changed and an output may not replace one. Layers need a CRS; features without a geometry are "
+    "left out and counted; output fields that already exist are replaced. Bad values are refused naming the field and "
+    "feature (README: Awkward input).</p>"
+)
+
+
 class HotspotAlgorithm(QgsProcessingAlgorithm):
     """Base class: subclasses give their id, group and methods section on the class line, set
     DISPLAY_NAME, TAGS and HELP, declare their parameters and implement ``process()`` with
@@ -102,7 +109,7 @@ class HotspotAlgorithm(QgsProcessingAlgorithm):
         if self.METHODS_SECTION:
             note = self.tr("<p>Formulas, sources and the choices we made: docs/methods.md, section {} (the Help button opens it).</p>")
             note = note.format(self.METHODS_SECTION)
-        text = self.help() + note
+        text = self.help() + self.tr(INPUT_RULES) + note
         return plain_text(text) if QgsApplication.platform() == "qgis_process" else text  # a terminal shows no HTML
 
     def helpUrl(self):
