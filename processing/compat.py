@@ -9,6 +9,7 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsFeatureSink,
     QgsProcessing,
+    QgsProcessingParameterDateTime,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterField,
     QgsRasterBandStats,
@@ -42,6 +43,7 @@ METERS, UNKNOWN_DISTANCE_UNIT = (
     for new, old in (("Meters", QgsUnitTypes.DistanceUnit.DistanceMeters), ("Unknown", QgsUnitTypes.DistanceUnit.DistanceUnknownUnit))
 )
 NUMERIC_FIELD = _pick("ProcessingFieldParameterDataType", "Numeric", QgsProcessingParameterField.DataType.Numeric)
+DATE_PARAMETER = _pick("ProcessingDateTimeParameterDataType", "Date", QgsProcessingParameterDateTime.Type.Date)
 ADVANCED = _pick("ProcessingParameterFlag", "Advanced", QgsProcessingParameterDefinition.Flag.FlagAdvanced)
 STATISTIC_MAX = _pick("RasterBandStatistic", "Max", QgsRasterBandStats.Stats.Max)
 FAST_INSERT = QgsFeatureSink.Flag.FastInsert

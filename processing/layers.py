@@ -40,6 +40,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime, QVariant
 
 from ..core import InputError, geometry, silent
+from ..core.network import nearest_segments
 from .compat import DATE, DATE_TIME, LINE_GEOMETRY, POINT_GEOMETRY, POLYGON_GEOMETRY, STRING
 
 ALL_FIELDS = "all"  # read every field (outputs that keep the input's fields)
@@ -345,6 +346,14 @@ class Features:
     def ring_owner(self):
         """The row of each ring (polygons) or line part."""
         return self.part_owner[self.ring_part]
+
+    def locate(self, x, y, tolerance, progress=None):
+        """The row each point falls in: the polygon holding it, or the nearest line within
+        ``tolerance`` (the same rule as 'Assign incidents to street segments'); -1 for none."""
+        if QgsWkbTypes.geometryType(self.wkb_type) == LINE_GEOMETRY:
+            edges, owner = self.edges()
+            return nearest_segments(x, y, edges, owner, tolerance, progress=progress).segment
+        return geometry.points_in_polygons(x, y, self.vertices, self.sizes, self.ring_owner(), len(self), progress)
 
     def subset(self, rows):
         """The table restricted to ``rows`` (a boolean mask or indices), parts renumbered."""

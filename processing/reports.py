@@ -1,7 +1,9 @@
 """Numeric results and the HTML reports that show them, in one place: every result's label,
 numbers written the way people read them, and the page around a report."""
 
+import base64
 import html
+import io
 import math
 import re
 
@@ -34,6 +36,8 @@ LABELS = {
     "CAPTURED": "Incidents in the hot spots",
     "NEIGHBORHOOD_USED": "Neighbourhood along the network used",
     "HOT_SEGMENTS": "Hot street segments (any confidence)",
+    "STEP_COUNT": "Time steps analysed",
+    "LOCATION_COUNT": "Places with incidents analysed",
 }
 
 
@@ -63,6 +67,25 @@ def page(title, body):
         "<style>body{font-family:sans-serif;max-width:720px}td{padding:2px 12px}</style></head>"
         f"<body><h2>{html.escape(title)}</h2>{body}</body></html>"
     )
+
+
+def figure(width, height):
+    """A matplotlib figure (inches) on the Agg canvas, through matplotlib's object interface:
+    pyplot would switch the backend of a running QGIS."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    drawing = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(drawing)
+    return drawing
+
+
+def image(drawing, alt):
+    """A figure as an <img> with the PNG inside the page, so the report is one file."""
+    buffer = io.BytesIO()
+    drawing.tight_layout()
+    drawing.savefig(buffer, format="png")
+    return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode('ascii')}'/>"
 
 
 def plain_text(markup):

@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 from qgis.core import (
+    Qgis,
     QgsBasicNumericFormat,
     QgsCategorizedSymbolRenderer,
     QgsColorRampLegendNodeSettings,
@@ -85,13 +86,38 @@ CATEGORIES = {
             ("", NOT_SIGNIFICANT, "Not significant"),
         ],
     ),
+    "emerging": (
+        "PATTERN_CODE",
+        [
+            (1, "#67000d", "New Hot Spot"),
+            (2, "#a50f15", "Consecutive Hot Spot"),
+            (3, "#d7301f", "Intensifying Hot Spot"),
+            (4, "#ef6548", "Persistent Hot Spot"),
+            (5, "#fc8d59", "Diminishing Hot Spot"),
+            (6, "#fdbb84", "Sporadic Hot Spot"),
+            (7, "#dd3497", "Oscillating Hot Spot"),
+            (8, "#fee0d2", "Historical Hot Spot"),
+            (0, NOT_SIGNIFICANT, "No Pattern Detected"),
+            (-1, "#08306b", "New Cold Spot"),
+            (-2, "#08519c", "Consecutive Cold Spot"),
+            (-3, "#2171b5", "Intensifying Cold Spot"),
+            (-4, "#4292c6", "Persistent Cold Spot"),
+            (-5, "#6baed6", "Diminishing Cold Spot"),
+            (-6, "#9ecae1", "Sporadic Cold Spot"),
+            (-7, "#807dba", "Oscillating Cold Spot"),
+            (-8, "#deebf7", "Historical Cold Spot"),
+        ],
+    ),
 }
 
 
 def apply_style(layer, style):
     """A categorised style from CATEGORIES, or resources/styles/<style>.qml; a density ramp
     is stored there as fractions of the maximum and rescaled to the layer's own range."""
-    if style in CATEGORIES:
+    if style == "cube":  # a space-time cube: its bins by Gi_Bin, played by the temporal controller
+        apply_style(layer, "gi_bin")
+        _animate(layer, field_named(layer, "STEP_START"), field_named(layer, "STEP_END"))
+    elif style in CATEGORIES:
         field, classes = CATEGORIES[style]
         if field_named(layer, field):
             _categorise(layer, field_named(layer, field), classes, wide=style == "dosage")
@@ -103,6 +129,17 @@ def apply_style(layer, style):
     if style == "density":
         _rescale_ramp(layer)
     layer.triggerRepaint()
+
+
+def _animate(layer, start, end):
+    """Each feature shown from its start field's time up to (not including) its end field's."""
+    if start and end:
+        properties = layer.temporalProperties()
+        properties.setIsActive(True)
+        properties.setMode(Qgis.VectorTemporalMode.FeatureDateTimeStartAndEndFromFields)
+        properties.setStartField(start)
+        properties.setEndField(end)
+        properties.setLimitMode(Qgis.VectorTemporalLimitMode.IncludeBeginExcludeEnd)
 
 
 def field_named(layer, name):
@@ -189,7 +226,14 @@ def recognised_style(layer, record=None):
     if layer.type() == RASTER_LAYER:
         made_by_kde = record is not None and record.get("algorithm") == "hotspotpolicing:kerneldensity"
         return "density" if made_by_kde or " per " in layer.bandName(1) + layer.dataProvider().bandDescription(1) else None
-    for field, style in (("visits_per_shift", "dosage"), ("gi_bin", "gi_bin"), ("cotype", "cotype")):
+    if field_named(layer, "STEP_START") and field_named(layer, "gi_bin"):
+        return "cube"
+    for field, style in (
+        ("visits_per_shift", "dosage"),
+        ("pattern_code", "emerging"),
+        ("gi_bin", "gi_bin"),
+        ("cotype", "cotype"),
+    ):
         if field_named(layer, field):
             return style
     if field_named(layer, "incident_count") and layer.geometryType() == LINE_GEOMETRY:

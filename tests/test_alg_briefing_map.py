@@ -203,3 +203,25 @@ def test_text_is_printed_as_written_and_file_names_from_data_are_safe(tmp_path, 
     processing.run("hotspotpolicing:briefingmap", {"LAYERS": [segments], "TITLE": title, "OUTPUT": str(pdf)})
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     assert title in text  # printed, not evaluated
+
+
+def test_emerging_hot_spot_categories_on_a_briefing(tmp_path):
+    """The categories in the legend under a plain name; the table lists the most pressing
+    patterns first (new, intensifying, consecutive, persistent ...), busiest first within one."""
+    import processing
+
+    emerging = processing.run(
+        "hotspotpolicing:emerginghotspots",
+        {"INPUT": f"{SAMPLE_CITY}|layername=incidents", "OUTPUT": str(tmp_path / "emerging.gpkg")},
+    )["OUTPUT"]
+    out = tmp_path / "briefing.pdf"
+    processing.run("hotspotpolicing:briefingmap", {"LAYERS": [emerging], "TOP_N": 5, "OUTPUT": str(out)})
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Trends of incidents hot spots" in text and "Persistent Hot Spot" in text and "Pattern" in text
+    layer = QgsVectorLayer(emerging)
+    order = {1: 0, 3: 1, 2: 2, 4: 3, 7: 4, 6: 5, 5: 6, 8: 7}
+    best = min(layer.getFeatures(), key=lambda f: (order.get(f["PATTERN_CODE"], 9), -f["INCIDENT_COUNT"]))
+    lines = text.splitlines()
+    header = next(i for i, line in enumerate(lines) if re.search(r"Place\s+Pattern\s+Incidents", line))
+    first_row = next(line.split() for line in lines[header + 1 :] if re.match(r"\s*\d", line))
+    assert first_row[0] == str(best["cell_id"]) and first_row[-1] == str(best["INCIDENT_COUNT"])

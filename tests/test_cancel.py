@@ -50,6 +50,7 @@ def parameters(folder):
             "OUTPUT_HTML": folder / "evaluation.html",
         },
         "briefingmap": {"LAYERS": [hotspots, streets], "OUTPUT": folder / "briefing.pdf"},
+        "emerginghotspots": {"INPUT": incidents, "OUTPUT": folder / "emerging.gpkg", "OUTPUT_CUBE": folder / "cube.gpkg"},
     }
 
 

@@ -61,7 +61,7 @@ def test_plan_and_observed_dose_count_shifts_from_the_same_hour():
     assert starts == {"patroldosage": DEFAULT_SHIFT_START, "observeddosage": DEFAULT_SHIFT_START}
 
 
-def test_the_lorenz_curve_leaves_matplotlib_alone(tmp_path, monkeypatch):
+def test_report_charts_leave_matplotlib_alone(tmp_path, monkeypatch):
     import sys
 
     import matplotlib
@@ -72,9 +72,9 @@ def test_the_lorenz_curve_leaves_matplotlib_alone(tmp_path, monkeypatch):
     monkeypatch.setattr(matplotlib, "use", refuse)
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)  # importing pyplot fails
     from hotspot_policing.core.concentration import concentration
-    from hotspot_policing.processing.algorithms.concentration import _lorenz_png
+    from hotspot_policing.processing.algorithms.concentration import _lorenz_chart
 
-    assert len(_lorenz_png(concentration(np.array([5.0, 1.0, 0.0, 0.0])))) > 1000
+    assert len(_lorenz_chart(concentration(np.array([5.0, 1.0, 0.0, 0.0])))) > 1000
 
 
 def test_no_numpy_cross_on_two_dimensional_vectors(monkeypatch):

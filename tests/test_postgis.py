@@ -245,6 +245,15 @@ def reading_runs(inputs, folder):
                 "INCIDENTS_BEFORE": inputs("incidents"),
             },
         ),
+        "emerginghotspots": (
+            "incidents",
+            {
+                "INPUT": inputs("incidents"),
+                "STUDY_AREA": inputs("study_area"),
+                "OUTPUT": f"{folder}/emerging.gpkg",
+                "OUTPUT_CUBE": f"{folder}/cube.gpkg",
+            },
+        ),
         "concentration": ("planted_hotspots", {"INPUT": inputs("planted_hotspots"), "FIELD": "n_incidents"}),
         "patroldosage": (
             "planted_hotspots",

@@ -78,6 +78,8 @@ STYLED = {  # outputs with a style of their own: the renderer a fresh QGIS shows
     ("hotstreets", "OUTPUT"): "categorizedSymbol",
     ("assignincidents", "OUTPUT"): "graduatedSymbol",
     ("patroldosage", "OUTPUT"): "categorizedSymbol",
+    ("emerginghotspots", "OUTPUT"): "categorizedSymbol",
+    ("emerginghotspots", "OUTPUT_CUBE"): "categorizedSymbol",
 }
 
 

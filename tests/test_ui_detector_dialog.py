@@ -41,7 +41,7 @@ def dialog(qgis_new_project, qtbot):
 def test_combos_fill_from_the_loaded_layer(dialog):
     assert dialog.layerCombo.currentLayer().name() == "incidents"
     assert dialog.dateFieldCombo.currentField() == "occurred_at"
-    assert dialog.detectorCombo.count() == 4 and dialog.explanationLabel.text()
+    assert dialog.detectorCombo.count() == 5 and dialog.explanationLabel.text()
 
 
 def test_filter_and_parameters(dialog):
@@ -97,6 +97,26 @@ def test_hot_streets_on_raw_centrelines_with_a_patrol_plan_saved_in_a_folder(dia
     assert hot.featureCount() > streets.featureCount()  # cut at junctions, not per whole street
     # a second run never overwrites the first
     assert dialog.settings().steps()[1][1]["OUTPUT"].path.endswith(f"hot_streets_{end}_2.gpkg")
+
+
+def test_emerging_hot_spots_over_the_period(dialog, qtbot):
+    """The period sets the cube's steps: three years in months; the last 28 days in days."""
+    from hotspot_policing.ui.detector_settings import time_unit_for
+
+    dialog.detectorCombo.setCurrentIndex(4)
+    assert [time_unit_for(days) for days in (28, 69, 70, 309, 310, None)] == [0, 0, 1, 1, 2, 2]
+    _, (algorithm, parameters) = dialog.settings().steps()
+    assert algorithm == "hotspotpolicing:emerginghotspots" and parameters["TIME_UNIT"] == 0  # the default 28 days
+    dialog.fromEdit.setDateTime(QDateTime.fromString("2023-01-01T00:00:00", "yyyy-MM-ddTHH:mm:ss"))
+    loaded = set(QgsProject.instance().mapLayers())
+    _, (algorithm, parameters) = dialog.run()
+    assert parameters["TIME_UNIT"] == 2 and parameters["START"] == "2023-01-01" and parameters["TIME_FIELD"] == "occurred_at"
+    qtbot.waitUntil(lambda: dialog.runButton.isEnabled(), timeout=60000)
+    assert dialog.messageLabel.text().startswith("Done"), dialog.feedback.textLog()
+    shown = [QgsProject.instance().mapLayer(i) for i in set(QgsProject.instance().mapLayers()) - loaded]
+    assert [layer.name() for layer in shown] == ["Emerging hot spots (hexagons)"]
+    assert shown[0].renderer().classAttribute() == "PATTERN_CODE"
+    assert "Persistent Hot Spot" in {f["PATTERN"] for f in shown[0].getFeatures()}
 
 
 def test_a_failed_run_says_why(dialog, qtbot):

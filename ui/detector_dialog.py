@@ -41,13 +41,15 @@ from .detector_settings import (
 FORM, _ = uic.loadUiType(os.path.join(os.path.dirname(__file__), "detector_dialog.ui"))
 SETTINGS_KEY = "hotspot_policing/detector"
 # Labels and one-line explanations, in the order of detector_settings.DETECTORS
-LABELS = ("Kernel density map", "Optimized hot spots (hexagons)", "Street segments", "Gi* hot streets")
+LABELS = ("Kernel density map", "Optimized hot spots (hexagons)", "Street segments", "Gi* hot streets", "Emerging hot spots (hexagons)")
 EXPLANATIONS = (
     "A smooth surface of where incidents concentrate (quartic kernel, incidents per km²).",
     "Statistically significant hot and cold cells: Gi* with FDR, scale chosen automatically.",
     "Incidents counted on each street segment: the street centre-lines below are cut at every junction first.",
     "Statistically significant hot streets: the centre-lines cut at junctions, incidents counted per segment, "
     "then Gi* along the street network with FDR.",
+    "Where crime is new, intensifying, persistent, diminishing or sporadic over the period: hexagons over time "
+    "(days, weeks or months, whichever gives at least 10 steps), space-time Gi* and a trend test.",
 )
 RISK_LABELS = {"incident_count": "Incidents", "weight_sum": "Harm (weight sum)", "incidents_per_km": "Incidents per km"}
 

@@ -6,13 +6,14 @@ import os
 import shlex
 from dataclasses import asdict, dataclass, fields
 
-from ..processing.algorithms.optimized_hotspots import CellShape
+from ..processing.algorithms.grid import CellShape
 
 KERNEL_DENSITY = "hotspotpolicing:kerneldensity"
 OPTIMIZED = "hotspotpolicing:optimizedhotspots"
 SEGMENT_COUNTS = "hotspotpolicing:assignincidents"
 HOT_STREETS = "hotspotpolicing:hotstreets"
-DETECTORS = (KERNEL_DENSITY, OPTIMIZED, SEGMENT_COUNTS, HOT_STREETS)
+EMERGING = "hotspotpolicing:emerginghotspots"
+DETECTORS = (KERNEL_DENSITY, OPTIMIZED, SEGMENT_COUNTS, HOT_STREETS, EMERGING)
 SEGMENT_DETECTORS = (SEGMENT_COUNTS, HOT_STREETS)
 STREET_SEGMENTS = "hotspotpolicing:streetsegments"
 PATROL_PLAN = "hotspotpolicing:patroldosage"
@@ -32,6 +33,7 @@ RESULT_NAMES = {
     OPTIMIZED: ("hot_spots", "gpkg"),
     SEGMENT_COUNTS: ("street_segments", "gpkg"),
     HOT_STREETS: ("hot_streets", "gpkg"),
+    EMERGING: ("emerging_hot_spots", "gpkg"),
     PATROL_PLAN: ("patrol_plan", "gpkg"),
 }
 
@@ -133,6 +135,12 @@ class DetectorSettings:
             segments = add(STREET_SEGMENTS, {"INPUT": Layer(self.streets), "OUTPUT": SCRATCH})
             counting = {"INCIDENTS": incidents, "SEGMENTS": segments, "TOLERANCE": SNAP_TOLERANCE, "OUTPUT": result}
             found = add(SEGMENT_COUNTS, counting)
+        elif self.detector == EMERGING:  # steps of the period's own calendar: at least 10 of them
+            parameters = {"INPUT": incidents, "TIME_FIELD": self.date_field, "CELL_SHAPE": int(CellShape.HEXAGON), "CELL_SIZE": self.size}
+            if self.use_period and self.start and self.end:
+                parameters |= {"START": self.start[:10], "END": self.end[:10]}
+            parameters |= {"TIME_UNIT": time_unit_for(self.days if self.use_period else None), "OUTPUT": result}
+            found = add(EMERGING, parameters | ({"STUDY_AREA": area} if area else {}))
         else:
             streets = {"STREETS": Layer(self.streets), "SNAP_TOLERANCE": SNAP_TOLERANCE}
             found = add(HOT_STREETS, {"INCIDENTS": incidents, **streets, "OUTPUT": result})
@@ -153,6 +161,14 @@ class DetectorSettings:
             number += 1
             path = f"{stem}_{number}.{extension}"
         return Result(path, extension)
+
+
+def time_unit_for(days):
+    """The emerging hot spots' TIME_UNIT for a period of ``days``: the longest calendar unit
+    that still gives the 10 steps the method needs (days, weeks, months; None: months)."""
+    if days is None or days >= 10 * 31:
+        return 2
+    return 1 if days >= 10 * 7 else 0
 
 
 def describe(steps, layer_source):

@@ -3,6 +3,7 @@
 from .assign_incidents import AssignIncidents
 from .briefing_map import BriefingMap
 from .concentration import Concentration
+from .emerging_hotspots import EmergingHotspots
 from .evaluate_forecast import EvaluateForecast
 from .gistar import GiStar
 from .hot_streets import HotStreets
@@ -18,6 +19,7 @@ ALGORITHMS = (
     GiStar,
     LocalMoran,
     OptimizedHotspots,
+    EmergingHotspots,
     HotStreets,
     StreetSegments,
     AssignIncidents,

@@ -2,6 +2,7 @@
 link, and one way to run: inputs through the one reader, outputs through the one writer,
 Cancel and bad input handled once, results as plain Python numbers."""
 
+import calendar
 import math
 import os
 
@@ -11,6 +12,7 @@ from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputNumber,
+    QgsProcessingParameterDateTime,
     QgsProcessingParameterDistance,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSource,
@@ -23,7 +25,7 @@ from qgis.PyQt.QtGui import QIcon
 from ...core import Canceled, InputError, harm
 from ...core.dosage import DEFAULT_SHIFT_HOURS, DEFAULT_SHIFT_START
 from ...core.geometry import far_from_the_rest
-from ..compat import ADVANCED, NUMERIC_FIELD, POINT_SOURCE
+from ..compat import ADVANCED, DATE_PARAMETER, NUMERIC_FIELD, POINT_SOURCE
 from ..layers import POINTS, Reader
 from ..reports import LABELS, plain_text
 from ..sinks import Writer
@@ -135,6 +137,21 @@ class HotspotAlgorithm(QgsProcessingAlgorithm):
         return self.add(
             QgsProcessingParameterEnum(key, self.tr(label), [self.tr(o) for o in options], defaultValue=int(default)), help_text, advanced
         )
+
+    def add_date(self, key, label, help_text):
+        """An optional calendar date (a period's first or last day)."""
+        return self.add(QgsProcessingParameterDateTime(key, self.tr(label), DATE_PARAMETER, optional=True), help_text)
+
+    def date_seconds(self, parameters, key, context, end_of_day=False):
+        """The date of ``key`` as seconds since 1970 on the data's own clock (its midnight, or
+        the next midnight when ``end_of_day``: an END date includes its whole day); None when
+        left empty."""
+        if parameters.get(key) in (None, ""):
+            return None
+        date = self.parameterAsDateTime(parameters, key, context).date()
+        if not date.isValid():
+            raise QgsProcessingException(self.tr("{} ({}) is not a date: give one as 2025-01-31.").format(key, parameters.get(key)))
+        return calendar.timegm((date.year(), date.month(), date.day(), 0, 0, 0)) + (86400.0 if end_of_day else 0.0)
 
     def add_results(self, keys):
         """Numeric results, labelled as reports.LABELS says; returned as plain numbers."""

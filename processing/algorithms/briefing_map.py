@@ -61,12 +61,15 @@ NOTE = "OFFICIAL-SENSITIVE: for police briefing only. Do not copy or share outsi
 # Table columns: (header, candidate fields in the hot spot layer, first found wins)
 COLUMNS = (
     ("Rank", ("priority_rank",)),
-    ("Place", ("street_name", "name", "segment_id", "cell_id", "beat_id")),
-    ("Incidents", ("incident_count", "count")),
+    ("Place", ("street_name", "name", "segment_id", "cell_id", "beat_id", "zone_id")),
+    ("Pattern", ("PATTERN",)),
+    ("Incidents", ("incident_count", "INCIDENT_COUNT", "count")),
     ("Harm", ("weight_sum",)),
     ("Minutes per shift", ("minutes_per_shift",)),
 )
-RANK_BY = ("priority_rank", "incident_count", "weight_sum", "GiZScore")
+RANK_BY = ("priority_rank", "PATTERN_CODE", "incident_count", "weight_sum", "GiZScore")
+# Emerging hot spot patterns in the order a briefing lists them: what needs attention now first
+PATTERN_ORDER = (1, 3, 2, 4, 7, 6, 5, 8)
 TEXT_AS_TEXT = (
     getattr(getattr(Qgis, "TextRenderFormat", None), "AlwaysText", None) or QgsRenderContext.TextRenderFormat.TextFormatAlwaysText
 )
@@ -337,6 +340,10 @@ class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
         if rank_by is not None:
             rank = hotspots.numbers(rank_by)
             key = rank if rank_by == "priority_rank" else -rank
+            if rank_by == "PATTERN_CODE":  # by pattern, then by incidents within a pattern
+                order_of = {code: position for position, code in enumerate(PATTERN_ORDER)}
+                urgency = np.array([order_of.get(code, len(PATTERN_ORDER)) for code in rank])
+                key = urgency * 1e12 - np.nan_to_num(hotspots.numbers("INCIDENT_COUNT") if "INCIDENT_COUNT" in names else 0)
             order = np.lexsort((key, np.isnan(key)))  # NULL ranks last
         if not per_district:
             order = order[:top_n]
@@ -456,6 +463,10 @@ def legend_name(layer, record):
         return "Incidents per street segment"  # the style grades incident_count, even when harm was summed too
     if style == "dosage":
         return "Patrol plan: visits per shift (labels: priority)"
+    if style == "emerging":
+        return f"Trends of {what} hot spots (emerging hot spot analysis)"
+    if style == "cube":
+        return f"Hot and cold spots of {what} per time step (Gi*)"
     name = layer.name().replace("_", " ").strip()
     return name[:1].upper() + name[1:]
 

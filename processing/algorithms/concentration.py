@@ -1,8 +1,5 @@
 """hotspotpolicing:concentration: how concentrated crime is across units (Lorenz, Gini)."""
 
-import base64
-import io
-
 import numpy as np
 from qgis.core import (
     QgsProcessingException,
@@ -89,20 +86,15 @@ class Concentration(HotspotAlgorithm, name="concentration", group="streetsegment
             f"{self.tr('Crime concentration')}: {layer_name} ({field})",
             f"<p>{figures['PCT_UNITS_50']:.1f} % of the {result.units:,} units hold half of the {reports.number(result.total)} incidents; "
             f"{figures['PCT_UNITS_25']:.1f} % hold a quarter.</p>{reports.figures_table(figures, RESULTS, self.tr)}"
-            f"<p><img alt='Lorenz curve' src='data:image/png;base64,{_lorenz_png(result)}'/></p>"
+            f"<p>{_lorenz_chart(result)}</p>"
             "<p>Sources: Weisburd (2015), <i>Criminology</i> 53(2); Bernasco &amp; Steenbeek (2017), "
             "<i>Journal of Quantitative Criminology</i> 33.</p>",
         )
 
 
-def _lorenz_png(result):
-    """The Lorenz curve (units most affected first) as a base64 PNG, drawn with matplotlib's
-    object interface and its Agg canvas: pyplot would switch the backend of a running QGIS."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(6, 4.5), dpi=100)
-    FigureCanvasAgg(figure)
+def _lorenz_chart(result):
+    """The Lorenz curve, units most affected first, with perfect and attainable equality."""
+    figure = reports.figure(6, 4.5)
     axes = figure.add_subplot()
     axes.plot(100 * result.lorenz_x, 100 * result.lorenz_y, color="#bd0026", label="Lorenz curve")
     axes.plot([0, 100], [0, 100], color="#888888", linestyle="--", label="perfect equality")
@@ -115,7 +107,4 @@ def _lorenz_png(result):
     axes.set_xlim(0, 100)
     axes.set_ylim(0, 100)
     axes.legend(loc="lower right")
-    buffer = io.BytesIO()
-    figure.tight_layout()
-    figure.savefig(buffer, format="png")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    return reports.image(figure, "Lorenz curve")

@@ -7,12 +7,9 @@ from qgis.core import (
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
     QgsProcessingParameterNumber,
-    QgsWkbTypes,
 )
 
 from ...core.dosage import split_by_shift
-from ...core.geometry import points_in_polygons
-from ...core.network import nearest_segments
 from ...core.observed import duty_shifts, presence
 from ..compat import ANY_VECTOR, LINE_SOURCE, POINT_SOURCE, POLYGON_SOURCE
 from ..layers import ALL_FIELDS, LINES, POLYGONS, TIME_NAMES, UNIT_NAMES, is_time
@@ -80,8 +77,7 @@ class ObservedDosage(DosageAlgorithm, name="observeddosage", methods="4.4"):
     def process(self, parameters, context, feedback):
         unit_field = self.reader.field(self.UNIT_FIELD, self.PINGS, UNIT_NAMES)
         time_field = self.reader.field(self.TIME_FIELD, self.PINGS, TIME_NAMES, accept=is_time)
-        hotspots_source = self.reader.source(self.HOTSPOTS, needs=(POLYGONS, LINES))
-        kind = QgsWkbTypes.geometryType(hotspots_source.wkbType())
+        self.reader.source(self.HOTSPOTS, needs=(POLYGONS, LINES))
         crs = self.reader.crs(self.HOTSPOTS)
         pings = self.reader.read(self.PINGS, crs, [unit_field, time_field], progress=stage(feedback, 0, 30))
         seconds = pings.seconds(time_field)[pings.part_owner]
@@ -95,14 +91,8 @@ class ObservedDosage(DosageAlgorithm, name="observeddosage", methods="4.4"):
         x, y, seconds = pings.x[timed], pings.y[timed], seconds[timed]
         _, unit = np.unique(pings.texts(unit_field)[pings.part_owner][timed], return_inverse=True)
         hotspots = self.reader.read(self.HOTSPOTS, crs, ALL_FIELDS, keep=True, progress=stage(feedback, 30, 40))
-        if kind == LINES:
-            edges, owner = hotspots.edges()
-            buffer = self.parameterAsDouble(parameters, self.BUFFER, context)
-            spots = nearest_segments(x, y, edges, owner, buffer, progress=stage(feedback, 40, 60)).segment
-        else:
-            spots = points_in_polygons(
-                x, y, hotspots.vertices, hotspots.sizes, hotspots.ring_owner(), len(hotspots), stage(feedback, 40, 60)
-            )
+        buffer = self.parameterAsDouble(parameters, self.BUFFER, context)
+        spots = hotspots.locate(x, y, buffer, progress=stage(feedback, 40, 60))
         max_gap = 60.0 * self.parameterAsDouble(parameters, self.MAX_GAP, context)
         min_visit = 60.0 * self.parameterAsDouble(parameters, self.MIN_VISIT, context)
         result = presence(unit, seconds, spots, len(hotspots), max_gap, min_visit)

@@ -1,8 +1,6 @@
 """hotspotpolicing:optimizedhotspots: incidents to square or hexagon cells, then Gi* with
 FDR at an automatically chosen scale: the one-click statistical hot spot map."""
 
-from enum import IntEnum
-
 import numpy as np
 from qgis.core import (
     QgsProcessingException,
@@ -11,27 +9,16 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
-from ...core import local_stats, optimized, tessellation
+from ...core import local_stats, optimized
 from ...core import weights as spatial_weights
-from ...core.geometry import points_in_polygons
 from ..compat import POLYGON_SOURCE
 from ..layers import POLYGONS
 from ..reports import number
 from ..sinks import Column, polygons_wkb
 from .base import IncidentAlgorithm, stage
-
-CELL_SHAPES = ("Square (fishnet)", "Hexagon")
-
-
-class CellShape(IntEnum):
-    """The CELL_SHAPE enum (positions are public)."""
-
-    SQUARE = 0
-    HEXAGON = 1
-
+from .grid import CELL_SHAPES, CellShape, cells_of, make_grid
 
 MIN_INCIDENTS = 30
-MAX_CELLS = 2_000_000
 
 
 class OptimizedHotspots(IncidentAlgorithm, name="optimizedhotspots", methods="2.6"):
@@ -96,29 +83,21 @@ class OptimizedHotspots(IncidentAlgorithm, name="optimizedhotspots", methods="2.
             )
         if area is not None and len(area) == 0:
             raise QgsProcessingException(self.tr("The study area layer has no polygons."))
-        box = area.vertices if area is not None else np.column_stack([x, y])
-        xmin, ymin = box.min(axis=0)
-        xmax, ymax = box.max(axis=0)
-        size = self.parameterAsDouble(parameters, self.CELL_SIZE, context)
         if np.ptp(x) == 0 and np.ptp(y) == 0 and area is None:
             raise QgsProcessingException(
                 self.tr("All {} incidents are at one place: there is no pattern to find. Check their geocoding.").format(len(x))
             )
-        if size == 0:
-            size = optimized.automatic_cell_size(max(xmax - xmin, 1e-9), max(ymax - ymin, 1e-9))
-            if size <= 0:
-                raise QgsProcessingException(self.tr("All incidents are at one place: give a cell size."))
-            feedback.pushInfo(self.tr("Automatic cell size (shorter side of the area / 50): {}.").format(number(size)))
-        estimated = (xmax - xmin) * (ymax - ymin) / size**2
-        if estimated > MAX_CELLS:
-            raise QgsProcessingException(
-                self.tr("About {:,.0f} cells would be made (more than {:,}). Use a cell size of at least {}.").format(
-                    estimated, MAX_CELLS, number(float(np.sqrt((xmax - xmin) * (ymax - ymin) / MAX_CELLS)))
-                )
-            )
         shape = CellShape(self.parameterAsEnum(parameters, self.CELL_SHAPE, context))
-        grid = tessellation.HexagonGrid(size, xmin, ymin) if shape == CellShape.HEXAGON else tessellation.SquareGrid(size, xmin, ymin)
-        keys_a, keys_b, counts, sums = self._cells(grid, x, y, weights, area, (xmin, ymin, xmax, ymax), feedback)
+        size = self.parameterAsDouble(parameters, self.CELL_SIZE, context)
+        grid, size, (xmin, ymin, xmax, ymax) = make_grid(shape, size, x, y, area, feedback, self.tr)
+        keys_a, keys_b, cell = cells_of(grid, x, y, area, (xmin, ymin, xmax, ymax))
+        inside = cell >= 0
+        counts = np.bincount(cell[inside], minlength=len(keys_a))
+        sums = np.bincount(cell[inside], weights[inside] if weights is not None else None, minlength=len(keys_a)).astype(float)
+        if not inside.all():
+            feedback.pushInfo(
+                self.tr("{} incidents lie in cells whose centre is outside the study area and are left out.").format(int((~inside).sum()))
+            )
         if area is not None and counts.sum() < MIN_INCIDENTS:
             raise QgsProcessingException(
                 self.tr("Only {} incidents fall in the study area; optimized hot spots needs at least {}.").format(
@@ -180,23 +159,3 @@ class OptimizedHotspots(IncidentAlgorithm, name="optimizedhotspots", methods="2.
             progress=stage(feedback, 65, 100),
         )
         return {self.OUTPUT: destination, "CELL_SIZE_USED": size, "DISTANCE_USED": distance, "CELL_COUNT": len(cx)}
-
-    def _cells(self, grid, x, y, w, area, bounds, feedback):
-        """Cell keys with counts and weight sums: without a study area the occupied cells;
-        with one, every cell whose centre lies in it, with the incidents of those cells."""
-        col, row = grid.keys(x, y)
-        if area is None:
-            return tessellation.count_by_cell(col, row, w)
-        all_a, all_b = grid.covering(*bounds)
-        cx, cy = grid.centres(all_a, all_b)
-        inside = points_in_polygons(cx, cy, area.vertices, area.sizes, area.ring_owner(), len(area)) >= 0
-        keys_a, keys_b = all_a[inside], all_b[inside]
-        position = tessellation.lookup(keys_a, keys_b, col, row)
-        kept = position >= 0
-        counts = np.bincount(position[kept], minlength=len(keys_a))
-        sums = np.bincount(position[kept], w[kept] if w is not None else None, minlength=len(keys_a)).astype(float)
-        if (~kept).any():
-            feedback.pushInfo(
-                self.tr("{} incidents lie in cells whose centre is outside the study area and are left out.").format(int((~kept).sum()))
-            )
-        return keys_a, keys_b, counts, sums
