@@ -39,6 +39,8 @@ bench: venv
 	$(SYSTEM_PYTHON) benchmarks/bench_scaling.py --largest 1000000
 	$(SYSTEM_PYTHON) benchmarks/bench_postgis.py
 	$(SYSTEM_PYTHON) benchmarks/bench_hot_streets.py
+	$(PYTHON) -P benchmarks/bench_emerging.py
+	$(SYSTEM_PYTHON) benchmarks/bench_nearrepeat.py
 
 lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

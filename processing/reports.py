@@ -36,6 +36,9 @@ LABELS = {
     "CAPTURED": "Incidents in the hot spots",
     "NEIGHBORHOOD_USED": "Neighbourhood along the network used",
     "HOT_SEGMENTS": "Hot street segments (any confidence)",
+    "SIGNIFICANT_BANDS": "Distance and time bands with significant near repeats",
+    "RISK_DISTANCE": "Near-repeat risk zone reach (0: none)",
+    "RISK_DAYS": "Near-repeat risk zone duration in days (0: none)",
     "STEP_COUNT": "Time steps analysed",
     "LOCATION_COUNT": "Places with incidents analysed",
 }

@@ -124,6 +124,9 @@ def apply_style(layer, style):
     elif style == "segments":
         if field_named(layer, "incident_count"):
             _graduate_segments(layer, field_named(layer, "incident_count"))
+    elif style == "risk_days":
+        if field_named(layer, "DAYS_LEFT"):
+            _graduate_days_left(layer, field_named(layer, "DAYS_LEFT"))
     else:
         layer.loadNamedStyle(os.path.join(STYLES_DIR, style + ".qml"))
     if style == "density":
@@ -191,6 +194,32 @@ def _graduate_segments(layer, field):
     layer.setRenderer(QgsGraduatedSymbolRenderer(field, ranges))
 
 
+# Near-repeat risk zones by the days their raised risk still lasts after the data date: the
+# freshest (most days left) darkest; zones whose risk has ended grey.
+DAYS_LEFT_CLASSES = (
+    (-1e9, -0.5, "#bdbdbd", "Risk has ended"),
+    (-0.5, 0.5, "#fee5d9", "Ends on the latest incident's date"),
+    (0.5, 2.5, "#fcae91", "1-2 more days"),
+    (2.5, 7.5, "#fb6a4a", "3-7 more days"),
+    (7.5, 14.5, "#de2d26", "8-14 more days"),
+    (14.5, 1e9, "#a50f15", "15 or more days"),
+)
+
+
+def _graduate_days_left(layer, field):
+    """Risk zones by days left, a little transparent so the streets beneath stay readable."""
+    ranges = []
+    for lower, upper, colour, label in DAYS_LEFT_CLASSES:
+        symbol = QgsSymbol.defaultSymbol(layer.geometryType())
+        symbol.setColor(QColor(colour))
+        symbol.setOpacity(0.6)
+        if layer.geometryType() == POLYGON_GEOMETRY:
+            symbol.symbolLayer(0).setStrokeColor(QColor("#8c8c8c"))
+            symbol.symbolLayer(0).setStrokeWidth(0.1)
+        ranges.append(QgsRendererRange(lower, upper, symbol, label))
+    layer.setRenderer(QgsGraduatedSymbolRenderer(field, ranges))
+
+
 def _line(layer, colour, width):
     symbol = QgsSymbol.defaultSymbol(layer.geometryType())
     symbol.setColor(QColor(colour))
@@ -230,6 +259,7 @@ def recognised_style(layer, record=None):
         return "cube"
     for field, style in (
         ("visits_per_shift", "dosage"),
+        ("days_left", "risk_days"),
         ("pattern_code", "emerging"),
         ("gi_bin", "gi_bin"),
         ("cotype", "cotype"),

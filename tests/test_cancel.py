@@ -50,6 +50,15 @@ def parameters(folder):
             "OUTPUT_HTML": folder / "evaluation.html",
         },
         "briefingmap": {"LAYERS": [hotspots, streets], "OUTPUT": folder / "briefing.pdf"},
+        "nearrepeat": {
+            "INPUT": incidents,
+            "TIME_FIELD": "occurred_at",
+            "SPATIAL_BANDS": "0,1,51,101",
+            "PERMUTATIONS": 99,
+            "OUTPUT_TABLE": folder / "near_repeat.gpkg",
+            "OUTPUT_HTML": folder / "near_repeat.html",
+            "OUTPUT_RISK": folder / "risk_zones.gpkg",
+        },
         "emerginghotspots": {"INPUT": incidents, "OUTPUT": folder / "emerging.gpkg", "OUTPUT_CUBE": folder / "cube.gpkg"},
     }
 

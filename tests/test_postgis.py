@@ -254,6 +254,17 @@ def reading_runs(inputs, folder):
                 "OUTPUT_CUBE": f"{folder}/cube.gpkg",
             },
         ),
+        "nearrepeat": (
+            "incidents",
+            {
+                "INPUT": inputs("incidents"),
+                "TIME_FIELD": "occurred_at",
+                "SPATIAL_BANDS": "0,1,51,101",
+                "PERMUTATIONS": 99,
+                "OUTPUT_TABLE": f"{folder}/near_repeat.gpkg",
+                "OUTPUT_RISK": f"{folder}/risk.gpkg",
+            },
+        ),
         "concentration": ("planted_hotspots", {"INPUT": inputs("planted_hotspots"), "FIELD": "n_incidents"}),
         "patroldosage": (
             "planted_hotspots",

@@ -80,6 +80,7 @@ STYLED = {  # outputs with a style of their own: the renderer a fresh QGIS shows
     ("patroldosage", "OUTPUT"): "categorizedSymbol",
     ("emerginghotspots", "OUTPUT"): "categorizedSymbol",
     ("emerginghotspots", "OUTPUT_CUBE"): "categorizedSymbol",
+    ("nearrepeat", "OUTPUT_RISK"): "graduatedSymbol",
 }
 
 

@@ -4,6 +4,7 @@ loads nothing when cancelled, bad choices get a message."""
 
 import gc
 import json
+import re
 
 import pytest
 from qgis.core import QgsFeatureRequest, QgsProject, QgsVectorLayer
@@ -41,7 +42,7 @@ def dialog(qgis_new_project, qtbot):
 def test_combos_fill_from_the_loaded_layer(dialog):
     assert dialog.layerCombo.currentLayer().name() == "incidents"
     assert dialog.dateFieldCombo.currentField() == "occurred_at"
-    assert dialog.detectorCombo.count() == 5 and dialog.explanationLabel.text()
+    assert dialog.detectorCombo.count() == 6 and dialog.explanationLabel.text()
 
 
 def test_filter_and_parameters(dialog):
@@ -117,6 +118,22 @@ def test_emerging_hot_spots_over_the_period(dialog, qtbot):
     assert [layer.name() for layer in shown] == ["Emerging hot spots (hexagons)"]
     assert shown[0].renderer().classAttribute() == "PATTERN_CODE"
     assert "Persistent Hot Spot" in {f["PATTERN"] for f in shown[0].getFeatures()}
+
+
+def test_near_repeat_risk_zones_table_and_report(dialog, qtbot, tmp_path):
+    dialog.detectorCombo.setCurrentIndex(5)
+    dialog.filterWidget.setExpression("\"offence\" = 'burglary'")
+    dialog.fromEdit.setDateTime(QDateTime.fromString("2025-07-01T00:00:00", "yyyy-MM-ddTHH:mm:ss"))
+    dialog.folderWidget.setFilePath(str(tmp_path))
+    loaded = set(QgsProject.instance().mapLayers())
+    _, (algorithm, parameters) = dialog.run()
+    assert algorithm == "hotspotpolicing:nearrepeat" and parameters["TIME_FIELD"] == "occurred_at"
+    qtbot.waitUntil(lambda: dialog.runButton.isEnabled(), timeout=120000)
+    assert dialog.messageLabel.text().startswith("Done"), dialog.feedback.textLog()
+    assert "Open the report" in dialog.messageLabel.text() and "near_repeat_report" in dialog.messageLabel.text()
+    shown = sorted(QgsProject.instance().mapLayer(i).name() for i in set(QgsProject.instance().mapLayers()) - loaded)
+    assert shown == ["Near repeat risk zones", "Near repeat: Knox ratios"]
+    assert sorted(p.suffix for p in tmp_path.iterdir() if p.suffix in (".gpkg", ".html")) == [".gpkg", ".gpkg", ".html"]
 
 
 def test_a_failed_run_says_why(dialog, qtbot):
@@ -230,4 +247,4 @@ def test_settings_live_apart_from_the_widgets_and_run_public_algorithms():
             assert QgsApplication.processingRegistry().algorithmById(algorithm) is not None, algorithm
         lines = describe(steps, lambda layer_id: f"{layer_id}.gpkg")
         assert lines[0].startswith("1. qgis_process run native:extractbyexpression -- INPUT=incidents_id.gpkg")
-        assert lines[-1].split()[3] == steps[-1][0] and "OUTPUT=TEMPORARY_OUTPUT" in lines[-1]
+        assert lines[-1].split()[3] == steps[-1][0] and re.search(r" OUTPUT(_\w+)?=TEMPORARY_OUTPUT", lines[-1])

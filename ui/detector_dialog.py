@@ -22,7 +22,7 @@ from qgis.core import (
 )
 from qgis.gui import QgsFileWidget
 from qgis.PyQt import uic
-from qgis.PyQt.QtCore import QCoreApplication, QDate, QDateTime, Qt, QTime
+from qgis.PyQt.QtCore import QCoreApplication, QDate, QDateTime, Qt, QTime, QUrl
 from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QFileDialog
 
 from .detector_settings import (
@@ -41,7 +41,14 @@ from .detector_settings import (
 FORM, _ = uic.loadUiType(os.path.join(os.path.dirname(__file__), "detector_dialog.ui"))
 SETTINGS_KEY = "hotspot_policing/detector"
 # Labels and one-line explanations, in the order of detector_settings.DETECTORS
-LABELS = ("Kernel density map", "Optimized hot spots (hexagons)", "Street segments", "Gi* hot streets", "Emerging hot spots (hexagons)")
+LABELS = (
+    "Kernel density map",
+    "Optimized hot spots (hexagons)",
+    "Street segments",
+    "Gi* hot streets",
+    "Emerging hot spots (hexagons)",
+    "Near repeat risk zones",
+)
 EXPLANATIONS = (
     "A smooth surface of where incidents concentrate (quartic kernel, incidents per km²).",
     "Statistically significant hot and cold cells: Gi* with FDR, scale chosen automatically.",
@@ -50,6 +57,8 @@ EXPLANATIONS = (
     "then Gi* along the street network with FDR.",
     "Where crime is new, intensifying, persistent, diminishing or sporadic over the period: hexagons over time "
     "(days, weeks or months, whichever gives at least 10 steps), space-time Gi* and a trend test.",
+    "How near and how soon crime follows crime (Knox test, as the Near Repeat Calculator), and zones of raised risk "
+    "round the latest incidents. Give one offence and a period of several months.",
 )
 RISK_LABELS = {"incident_count": "Incidents", "weight_sum": "Harm (weight sum)", "incidents_per_km": "Incidents per km"}
 
@@ -94,6 +103,7 @@ class DetectorDialog(QDialog, FORM):
         self.runButton = self.buttonBox.addButton(tr("Run"), QDialogButtonBox.ButtonRole.ActionRole)
         self.cancelButton = self.buttonBox.addButton(tr("Cancel run"), QDialogButtonBox.ButtonRole.ActionRole)
         self.cancelButton.setEnabled(False)
+        self.messageLabel.setOpenExternalLinks(True)
         self.runButton.clicked.connect(self.run)
         self.cancelButton.clicked.connect(self.cancel)
         self.buttonBox.rejected.connect(self.reject)
@@ -214,7 +224,7 @@ class DetectorDialog(QDialog, FORM):
             return self.outputs[value.step][value.key]
         if isinstance(value, Result):  # a file, which carries its style: shown once every step is done
             path = value.path or QgsProcessingUtils.generateTempFilename(f"result.{value.extension}")
-            label = "Patrol plan" if algorithm_id == PATROL_PLAN else LABELS[DETECTORS.index(algorithm_id)]
+            label = value.label or ("Patrol plan" if algorithm_id == PATROL_PLAN else LABELS[DETECTORS.index(algorithm_id)])
             self.results.append((path, tr(label)))
             return path
         if value == SCRATCH:  # a file: a memory layer made in the task's thread is not the next task's to read
@@ -245,10 +255,15 @@ class DetectorDialog(QDialog, FORM):
                 reason = self.feedback.errors[-1] if self.feedback.errors else tr("see the Processing log for why.")
                 self.messageLabel.setText(tr("{} stopped: {}").format(algorithm.displayName(), reason))
             return
+        reports = [path for path, _ in self.results if path.lower().endswith(".html")]
         for path, name in self.results:  # opened from the file, so styled by the style stored in it
+            if path in reports:
+                continue
             layer = QgsRasterLayer(path, name) if path.lower().endswith(".tif") else QgsVectorLayer(path, name, "ogr")
             QgsProject.instance().addMapLayer(layer)
-        self.messageLabel.setText(tr("Done: the result is on the map."))
+        done = tr("Done: the result is on the map.")
+        links = "".join(f" <a href='{QUrl.fromLocalFile(path).toString()}'>{tr('Open the report')}</a>" for path in reports)
+        self.messageLabel.setText(done + links)
 
     # --- presets -------------------------------------------------------------------------
     def presets(self):

@@ -13,7 +13,8 @@ OPTIMIZED = "hotspotpolicing:optimizedhotspots"
 SEGMENT_COUNTS = "hotspotpolicing:assignincidents"
 HOT_STREETS = "hotspotpolicing:hotstreets"
 EMERGING = "hotspotpolicing:emerginghotspots"
-DETECTORS = (KERNEL_DENSITY, OPTIMIZED, SEGMENT_COUNTS, HOT_STREETS, EMERGING)
+NEAR_REPEAT = "hotspotpolicing:nearrepeat"
+DETECTORS = (KERNEL_DENSITY, OPTIMIZED, SEGMENT_COUNTS, HOT_STREETS, EMERGING, NEAR_REPEAT)
 SEGMENT_DETECTORS = (SEGMENT_COUNTS, HOT_STREETS)
 STREET_SEGMENTS = "hotspotpolicing:streetsegments"
 PATROL_PLAN = "hotspotpolicing:patroldosage"
@@ -34,6 +35,9 @@ RESULT_NAMES = {
     SEGMENT_COUNTS: ("street_segments", "gpkg"),
     HOT_STREETS: ("hot_streets", "gpkg"),
     EMERGING: ("emerging_hot_spots", "gpkg"),
+    NEAR_REPEAT: ("near_repeat_risk_zones", "gpkg"),
+    "near_repeat_table": ("near_repeat_table", "gpkg"),
+    "near_repeat_report": ("near_repeat_report", "html"),
     PATROL_PLAN: ("patrol_plan", "gpkg"),
 }
 
@@ -60,6 +64,7 @@ class Result:
 
     path: str
     extension: str
+    label: str = ""  # the name it gets on the map (default: the detector's)
 
 
 SCRATCH = "TEMPORARY_OUTPUT"  # an output only a later step reads
@@ -141,6 +146,13 @@ class DetectorSettings:
                 parameters |= {"START": self.start[:10], "END": self.end[:10]}
             parameters |= {"TIME_UNIT": time_unit_for(self.days if self.use_period else None), "OUTPUT": result}
             found = add(EMERGING, parameters | ({"STUDY_AREA": area} if area else {}))
+        elif self.detector == NEAR_REPEAT:  # the Knox test, and zones of raised risk round the latest incidents
+            outputs = {
+                "OUTPUT_RISK": result,
+                "OUTPUT_TABLE": self._result("near_repeat_table", "Near repeat: Knox ratios"),
+                "OUTPUT_HTML": self._result("near_repeat_report"),
+            }
+            found = add(NEAR_REPEAT, {"INPUT": incidents, "TIME_FIELD": self.date_field, **outputs})
         else:
             streets = {"STREETS": Layer(self.streets), "SNAP_TOLERANCE": SNAP_TOLERANCE}
             found = add(HOT_STREETS, {"INCIDENTS": incidents, **streets, "OUTPUT": result})
@@ -149,18 +161,18 @@ class DetectorSettings:
             add(PATROL_PLAN, plan | ({"RISK_FIELD": self.risk_field} if self.risk_field else {}))
         return steps
 
-    def _result(self, algorithm):
+    def _result(self, algorithm, label=""):
         """Where ``algorithm``'s result goes: a new file in the folder (never over an
         earlier run's), named after what it holds and the period's last day."""
         name, extension = RESULT_NAMES[algorithm]
         if not self.folder:
-            return Result("", extension)
+            return Result("", extension, label)
         stem = os.path.join(self.folder, f"{name}_{self.end[:10]}" if self.end and self.use_period else name)
         path, number = f"{stem}.{extension}", 1
         while os.path.exists(path):
             number += 1
             path = f"{stem}_{number}.{extension}"
-        return Result(path, extension)
+        return Result(path, extension, label)
 
 
 def time_unit_for(days):

@@ -9,6 +9,7 @@ from .gistar import GiStar
 from .hot_streets import HotStreets
 from .kernel_density import KernelDensity
 from .local_moran import LocalMoran
+from .near_repeat import NearRepeat
 from .observed_dosage import ObservedDosage
 from .optimized_hotspots import OptimizedHotspots
 from .patrol_dosage import PatrolDosage
@@ -28,4 +29,5 @@ ALGORITHMS = (
     ObservedDosage,
     EvaluateForecast,
     BriefingMap,
+    NearRepeat,
 )
