@@ -41,6 +41,7 @@ bench: venv
 	$(SYSTEM_PYTHON) benchmarks/bench_hot_streets.py
 	$(PYTHON) -P benchmarks/bench_emerging.py
 	$(SYSTEM_PYTHON) benchmarks/bench_nearrepeat.py
+	$(SYSTEM_PYTHON) benchmarks/bench_aoristic.py
 
 lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

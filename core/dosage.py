@@ -138,24 +138,7 @@ def schedule(plan, shift_minutes, shifts, seed, units=1):
     random gaps between them (sorted uniform draws), so visits are unpredictable yet the
     unit can make every one. The same seed gives the same schedule. A unit with more visit
     minutes than the shift has is an InputError."""
-    visits = np.asarray(plan.visits, dtype=np.int64)
-    spot = np.repeat(np.arange(len(visits)), visits)  # one entry per visit of one shift
-    k = np.arange(len(spot)) - np.repeat(np.cumsum(visits) - visits, visits)  # which visit of its spot
-    count = visits[spot]
-    base, extra = np.divmod(np.asarray(plan.minutes, dtype=np.int64)[spot], np.maximum(count, 1))
-    length = base + (k < extra)  # as visit_lengths: the first `extra` visits one minute longer
-    unit = units_of(plan, units)[spot]
-    busy = np.bincount(unit, length, units)
-    if busy.max(initial=0) > shift_minutes:
-        raise InputError(
-            f"One patrol unit would need {int(busy.max())} minutes of visits in a {shift_minutes:.0f}-minute shift: "
-            f"use at least {int(np.ceil(length.sum() / shift_minutes))} units (UNITS) or fewer patrol minutes."
-        )
-    if shifts * len(spot) > MAX_SCHEDULE_ROWS:
-        raise InputError(
-            f"A schedule of {shifts:,} shifts with {len(spot):,} visits each would have {shifts * len(spot):,} rows "
-            f"(at most {MAX_SCHEDULE_ROWS:,}): schedule fewer shifts (SHIFTS) and make the next ones later."
-        )
+    spot, k, count, length, unit, busy = _visits_of_a_shift(plan, shift_minutes, shifts, units)
     rng = np.random.default_rng(seed)
     size = len(spot)
     shift = np.repeat(np.arange(shifts), size)
@@ -175,6 +158,60 @@ def schedule(plan, shift_minutes, shifts, seed, units=1):
     return Schedule(
         shift[in_order] + 1, unit_all[in_order] + 1, position + 1, spot_all[in_order], start.astype(np.int64), length_all[in_order]
     )
+
+
+def profiled_schedule(plan, profiles, shift_minutes, shift_hours_of_week, seed, units=1):
+    """A schedule whose visits follow when crime happens at each place: ``profiles`` (one
+    row of 168 weekday-hour weights per hot spot, Monday 00:00 first) send each hot spot's
+    visits of a shift to its riskiest hours (aoristic.visit_hours, kept apart by at least
+    the shift's hours / its visits), at a random minute of the hour, and each unit's visits
+    are then laid out so that it is never at two places at once and all fit the shift.
+    ``shift_hours_of_week``: the hour of the week (Monday 00:00 = 0) each shift starts."""
+    from .aoristic import non_overlapping_starts, visit_hours
+
+    shifts = len(shift_hours_of_week)
+    spot, k, _, length, unit, _ = _visits_of_a_shift(plan, shift_minutes, shifts, units)
+    visits = np.asarray(plan.visits, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    columns = []
+    for shift in range(shifts):  # one pass per shift (a few hundred at most), over all visits at once
+        slot = visit_hours(profiles, visits, shift_hours_of_week[shift], shift_minutes / 60.0)[spot, k]
+        room = np.maximum(np.minimum(60.0, shift_minutes - 60.0 * slot) - length, 0.0)
+        start = non_overlapping_starts(unit, 60.0 * slot + np.floor(rng.uniform(0.0, 1.0, len(spot)) * (room + 1)), length, shift_minutes)
+        columns.append((np.full(len(spot), shift), start))
+    shift = np.concatenate([c[0] for c in columns])
+    start = np.concatenate([c[1] for c in columns]).astype(np.int64)
+    unit_all, spot_all, length_all = np.tile(unit, shifts), np.tile(spot, shifts), np.tile(length, shifts)
+    in_order = np.lexsort((start, unit_all, shift))
+    group = (shift * units + unit_all)[in_order]
+    position = np.arange(len(in_order)) - np.searchsorted(group, group)
+    return Schedule(shift[in_order] + 1, unit_all[in_order] + 1, position + 1, spot_all[in_order], start[in_order], length_all[in_order])
+
+
+def _visits_of_a_shift(plan, shift_minutes, shifts, units):
+    """Every visit of one shift: its hot spot, which of the spot's visits it is, the spot's
+    visit count, its minutes (as visit_lengths: the first ones a minute longer) and its unit,
+    with each unit's busy minutes. Refused when a unit cannot make its visits in a shift or
+    the schedule would be too long to hold."""
+    visits = np.asarray(plan.visits, dtype=np.int64)
+    spot = np.repeat(np.arange(len(visits)), visits)  # one entry per visit of one shift
+    k = np.arange(len(spot)) - np.repeat(np.cumsum(visits) - visits, visits)  # which visit of its spot
+    count = visits[spot]
+    base, extra = np.divmod(np.asarray(plan.minutes, dtype=np.int64)[spot], np.maximum(count, 1))
+    length = base + (k < extra)
+    unit = units_of(plan, units)[spot]
+    busy = np.bincount(unit, length, units)
+    if busy.max(initial=0) > shift_minutes:
+        raise InputError(
+            f"One patrol unit would need {int(busy.max())} minutes of visits in a {shift_minutes:.0f}-minute shift: "
+            f"use at least {int(np.ceil(length.sum() / shift_minutes))} units (UNITS) or fewer patrol minutes."
+        )
+    if shifts * len(spot) > MAX_SCHEDULE_ROWS:
+        raise InputError(
+            f"A schedule of {shifts:,} shifts with {len(spot):,} visits each would have {shifts * len(spot):,} rows "
+            f"(at most {MAX_SCHEDULE_ROWS:,}): schedule fewer shifts (SHIFTS) and make the next ones later."
+        )
+    return spot, k, count, length, unit, busy
 
 
 def shift_index(seconds, start_hour, shift_hours):

@@ -293,6 +293,20 @@ class Features:
             )
         return seconds
 
+    def clocks(self, name):
+        """A time field as (instants, offsets, zones): ``seconds`` for each value, its offset
+        east of UTC in seconds (0 without a zone) and the IANA id of its time zone ("" when it
+        has none, or only a fixed offset). instant + offset is the wall clock the time was
+        written in. GDAL hands a whole GeoPackage's date-times over as written, without their
+        offsets: they are their own wall clock there."""
+        instants = self.seconds(name)
+        column = self.columns[name]
+        if isinstance(column, np.ma.MaskedArray) and column.dtype.kind == "M":
+            return instants, np.zeros(len(instants)), [""] * len(instants)
+        values = self.values(name) if isinstance(column, np.ma.MaskedArray) else list(column)
+        readings = [_zone_of(v) for v in values]
+        return instants, np.array([offset for offset, _ in readings], dtype=float), [zone for _, zone in readings]
+
     def values(self, name):
         """A field's values as plain Python (None for NULL), as a list: what writers take."""
         column = self.columns[name]
@@ -458,6 +472,26 @@ def _epoch(value):
         except ValueError:
             return np.inf
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def _zone_of(value):
+    """(offset east of UTC in seconds, IANA zone id or "") of one time value."""
+    from datetime import datetime
+
+    if isinstance(value, QDateTime) and value.isValid():
+        if value.timeSpec() == Qt.TimeSpec.TimeZone:
+            return value.offsetFromUtc(), bytes(value.timeZone().id()).decode()
+        return (value.offsetFromUtc(), "") if value.timeSpec() == Qt.TimeSpec.OffsetFromUTC else (0, "")
+    if isinstance(value, datetime):
+        return (value.utcoffset().total_seconds() if value.tzinfo else 0), ""
+    text = str(value).strip() if isinstance(value, str) else ""
+    if len(text) > 10:
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T", 1))
+        except ValueError:
+            return 0, ""
+        return (parsed.utcoffset().total_seconds() if parsed.tzinfo else 0), ""
+    return 0, ""
 
 
 def has_crs(crs):

@@ -40,6 +40,7 @@ LABELS = {
     "RISK_DISTANCE": "Near-repeat risk zone reach (0: none)",
     "RISK_DAYS": "Near-repeat risk zone duration in days (0: none)",
     "STEP_COUNT": "Time steps analysed",
+    "SKIPPED": "Incidents skipped (no time, or ending before they start)",
     "LOCATION_COUNT": "Places with incidents analysed",
 }
 

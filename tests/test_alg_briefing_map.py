@@ -225,3 +225,26 @@ def test_emerging_hot_spot_categories_on_a_briefing(tmp_path):
     header = next(i for i, line in enumerate(lines) if re.search(r"Place\s+Pattern\s+Incidents", line))
     first_row = next(line.split() for line in lines[header + 1 :] if re.match(r"\s*\d", line))
     assert first_row[0] == str(best["cell_id"]) and first_row[-1] == str(best["INCIDENT_COUNT"])
+
+
+def test_a_weekday_by_hour_grid_of_the_places(tmp_path):
+    """With HOUR_PROFILE the foot of the legend's column shows the grid; without, it is empty."""
+    import processing
+
+    planted = f"{SAMPLE_CITY}|layername=planted_hotspots"
+    table = processing.run(
+        "hotspotpolicing:aoristic",
+        {"INPUT": f"{SAMPLE_CITY}|layername=incidents", "ZONES": planted, "OUTPUT_TABLE": str(tmp_path / "when.gpkg")},
+    )["OUTPUT_TABLE"]
+    images = []
+    for profile in (None, table):
+        out = tmp_path / f"briefing_{profile is None}.png"
+        processing.run("hotspotpolicing:briefingmap", {"LAYERS": [planted], "HOUR_PROFILE": profile, "TOP_N": 3, "OUTPUT": str(out)})
+        image = QImage(str(out))
+        corner = [
+            image.pixelColor(x, y)
+            for x in range(int(image.width() * 0.66), image.width() - 20, 4)
+            for y in range(int(image.height() * 0.75), int(image.height() * 0.9), 4)
+        ]
+        images.append(np.mean([c.red() - c.blue() for c in corner]))  # the grid's yellow-to-red cells
+    assert images[0] < 1 and images[1] > 20

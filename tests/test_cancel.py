@@ -60,6 +60,13 @@ def parameters(folder):
             "OUTPUT_RISK": folder / "risk_zones.gpkg",
         },
         "emerginghotspots": {"INPUT": incidents, "OUTPUT": folder / "emerging.gpkg", "OUTPUT_CUBE": folder / "cube.gpkg"},
+        "aoristic": {
+            "INPUT": incidents,
+            "ZONES": hotspots,
+            "OUTPUT_TABLE": folder / "when.gpkg",
+            "OUTPUT": folder / "when_zones.gpkg",
+            "OUTPUT_HTML": folder / "when.html",
+        },
     }
 
 

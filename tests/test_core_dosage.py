@@ -103,3 +103,30 @@ def test_a_schedule_too_large_to_hold_is_refused_up_front():
     plan = allocate(np.array([9.0, 5.0, 2.0, 1.0]), 150, 480, 10, 15)
     with pytest.raises(InputError, match="2,000,000 shifts .* rows"):
         schedule(plan, 480, 2_000_000, seed=1)
+
+
+def test_profiled_schedule_follows_the_risk_and_never_doubles_a_unit():
+    from hotspot_policing.core.dosage import Plan, profiled_schedule
+
+    plan = Plan(visits=np.array([2, 1, 1, 1]), minutes=np.array([30, 15, 12, 10]), funded=4, budget_needed=67)
+    profiles = np.zeros((4, 168))
+    profiles[0, [16 + 4, 16 + 5]] = 1.0  # Monday 20:00 and 21:00
+    profiles[1, 16 + 7] = 1.0  # Monday 23:00
+    profiles[3] = 1.0  # flat
+    hours = np.array([16.0, 24 + 16.0])  # Monday and Tuesday 16:00, eight-hour shifts
+    result = profiled_schedule(plan, profiles, 480.0, hours, seed=3, units=2)
+    assert len(result.shift) == 2 * 5
+    monday = result.shift == 1
+    first = result.start[monday & (result.spot == 0)]
+    slots = sorted(first // 60)  # one visit in its risky hours, the other at least 8 h / 2 visits away
+    assert slots[1] in (4, 5) and slots[1] - slots[0] >= 4
+    assert result.start[monday & (result.spot == 1)] // 60 == 7
+    for shift in (1, 2):
+        for unit in (1, 2):
+            rows = np.flatnonzero((result.shift == shift) & (result.unit == unit))
+            order = rows[np.argsort(result.start[rows])]
+            ends = result.start[order] + result.minutes[order]
+            assert (result.start[order][1:] >= ends[:-1]).all() and ends.max(initial=0) <= 480 and result.start.min() >= 0
+            assert list(result.order[order]) == list(range(1, len(order) + 1))
+    again = profiled_schedule(plan, profiles, 480.0, hours, seed=3, units=2)
+    assert np.array_equal(again.start, result.start)

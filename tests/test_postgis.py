@@ -265,6 +265,15 @@ def reading_runs(inputs, folder):
                 "OUTPUT_RISK": f"{folder}/risk.gpkg",
             },
         ),
+        "aoristic": (
+            "incidents",
+            {
+                "INPUT": inputs("incidents"),
+                "ZONES": inputs("planted_hotspots"),
+                "OUTPUT_TABLE": f"{folder}/when.gpkg",
+                "OUTPUT": f"{folder}/when_zones.gpkg",
+            },
+        ),
         "concentration": ("planted_hotspots", {"INPUT": inputs("planted_hotspots"), "FIELD": "n_incidents"}),
         "patroldosage": (
             "planted_hotspots",

@@ -1,5 +1,6 @@
 """One QgsProcessingAlgorithm per module; ALGORITHMS is what the provider registers."""
 
+from .aoristic import Aoristic
 from .assign_incidents import AssignIncidents
 from .briefing_map import BriefingMap
 from .concentration import Concentration
@@ -30,4 +31,5 @@ ALGORITHMS = (
     EvaluateForecast,
     BriefingMap,
     NearRepeat,
+    Aoristic,
 )

@@ -38,6 +38,7 @@ METHODS_PATH = os.path.join(PLUGIN_DIR, "docs", "methods.md")
 GROUPS = {
     "hotspotdetection": "Hot spot detection",
     "streetsegments": "Street segments",
+    "when": "When: time patterns",
     "patroldosage": "Patrol dosage",
     "maps": "Maps",
 }

@@ -12,6 +12,7 @@ from qgis.core import (
     QgsFeatureRequest,
     QgsLayerTree,
     QgsLayoutExporter,
+    QgsLayoutItemPicture,
     QgsLayoutPoint,
     QgsLayoutSize,
     QgsLayoutTable,
@@ -27,6 +28,7 @@ from qgis.core import (
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterString,
+    QgsProcessingUtils,
     QgsProject,
     QgsRasterLayer,
     QgsReadWriteContext,
@@ -49,6 +51,7 @@ from ..layers import POLYGONS, latest_time, read
 from ..places import line_ends, place_names, street_field
 from ..sinks import Column, memory_layer
 from ..styles import apply_style, field_named, has_own_style, recognised_style
+from .aoristic import heat_grid, profile_table
 from .base import PLUGIN_DIR, HotspotAlgorithm, stage
 
 DISPLAY = Qt.ItemDataRole.DisplayRole
@@ -81,7 +84,7 @@ FIT_WIDTH = (
 class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
     LAYERS, TITLE, SUBTITLE, EXTENT, TOP_N, OUTPUT = "LAYERS", "TITLE", "SUBTITLE", "EXTENT", "TOP_N", "OUTPUT"
     HOTSPOTS, PAGE, ORIENTATION, DATA_DATE, NOTE, DISTRICTS = "HOTSPOTS", "PAGE", "ORIENTATION", "DATA_DATE", "NOTE", "DISTRICTS"
-    DISTRICT_FIELD = "DISTRICT_FIELD"
+    DISTRICT_FIELD, HOUR_PROFILE = "DISTRICT_FIELD", "HOUR_PROFILE"
 
     DISPLAY_NAME = "Briefing map (PDF or PNG)"
     TAGS = "briefing,map,pdf,png,print,layout,export,patrol,roll call"
@@ -144,6 +147,8 @@ class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
             self.DISTRICT_FIELD, self.tr("District name field"), parentLayerParameterName=self.DISTRICTS, optional=True
         )
         self.add(name, "Names the district on its page (and its PNG file).")
+        profile = QgsProcessingParameterFeatureSource(self.HOUR_PROFILE, self.tr("When: weekday x hour table"), [ANY_VECTOR], optional=True)
+        self.add(profile, "Optional: the OUTPUT_TABLE of 'When: weekday x hour profiles' for the places on the map, drawn as a grid.")
 
     def process(self, parameters, context, feedback):
         layers = self.parameterAsLayerList(parameters, self.LAYERS, context)
@@ -192,6 +197,7 @@ class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
         footer = self.tr("Data up to {}.") if data_date else self.tr("Data date not recorded{}.")
         layout.itemById("footer").setText(literal(footer.format(data_date or "") + " " + self.tr("Made with Hot Spot Policing for QGIS.")))
         layout.itemById("note").setText(literal(self.parameterAsString(parameters, self.NOTE, context) or ""))
+        when = self._hour_grid(layout)
         districts = self._atlas(parameters, context, layout, path)
         table_layer = self._table(parameters, context, layers, layout, per_district=districts is not None)
         stage(feedback, 0, 50)(1.0)  # the export itself cannot be interrupted: last chance to stop
@@ -220,6 +226,8 @@ class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
         finally:
             gdal.PopErrorHandler()
         del table_layer, legend_tree, districts  # kept alive until the export is done
+        if when is not None:
+            os.remove(when)
         if status != QgsLayoutExporter.ExportResult.Success:
             raise QgsProcessingException(self.tr("Exporting the briefing map to {} failed (error {}).").format(path, int(status)))
         if not pdf:  # a PNG has no properties to hold the provenance: a .json beside it
@@ -229,6 +237,28 @@ class BriefingMap(HotspotAlgorithm, name="briefingmap", group="maps"):
         if len(written) > 1:
             feedback.pushInfo(self.tr("Wrote {} pages: {}").format(len(written), ", ".join(written)))
         return {self.OUTPUT: written[0]}
+
+    def _hour_grid(self, layout):
+        """The weekday x hour grid of HOUR_PROFILE (all its places together) at the foot of
+        the legend's column; returns the picture's temporary file (None without a profile)."""
+        profile = profile_table(self.reader, self.HOUR_PROFILE)
+        if profile is None:
+            return None
+        path = QgsProcessingUtils.generateTempFilename("when.png")
+        chart = heat_grid(profile[1].sum(axis=0), self.tr("When: share of incidents by weekday and hour"))
+        chart.savefig(path, dpi=200)
+        legend, footer = layout.itemById("legend"), layout.itemById("footer")
+        page = layout.pageCollection().page(0).pageSize()
+        width = page.width() - 10 - legend.pos().x()
+        height = width * 2.8 / 8
+        picture = QgsLayoutItemPicture(layout)
+        picture.setId("hour_grid")
+        picture.setPicturePath(path)
+        picture.setResizeMode(QgsLayoutItemPicture.ResizeMode.Zoom)
+        layout.addLayoutItem(picture)
+        picture.attemptMove(QgsLayoutPoint(legend.pos().x(), footer.pos().y() - 3 - height))
+        picture.attemptResize(QgsLayoutSize(width, height))
+        return path
 
     def _document_metadata(self, parameters, context, project):
         """The PDF's title, author and subject: the map's title and this run's provenance."""
@@ -513,7 +543,7 @@ def fit_below_legend(layout, frame):
     """Move the table frame just below the legend (when it shares the legend's column) and give it the room left to the page's
     right margin and above the footer: (width, height) in millimetres, so that every row
     of the table fits on the page."""
-    legend, footer = layout.itemById("legend"), layout.itemById("footer")
+    legend, footer = layout.itemById("legend"), layout.itemById("hour_grid") or layout.itemById("footer")
     # the legend lists only the classes the map shows, and learns its size when drawn: draw once, small
     QgsLayoutExporter(layout).renderPageToImage(0, QSize(240, 170))
     page = layout.pageCollection().page(0).pageSize()

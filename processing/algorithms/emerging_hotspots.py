@@ -35,7 +35,7 @@ AUTOMATIC_NEIGHBOURS = 8
 FEW_PLACES = 30
 
 
-class EmergingHotspots(IncidentAlgorithm, name="emerginghotspots", methods="2.7"):
+class EmergingHotspots(IncidentAlgorithm, name="emerginghotspots", group="when", methods="2.7"):
     TIME_FIELD, ZONES, ZONE_ID_FIELD, SNAP_TOLERANCE = "TIME_FIELD", "ZONES", "ZONE_ID_FIELD", "SNAP_TOLERANCE"
     CELL_SHAPE, CELL_SIZE, STUDY_AREA = "CELL_SHAPE", "CELL_SIZE", "STUDY_AREA"
     TIME_STEP, TIME_UNIT, START, END = "TIME_STEP", "TIME_UNIT", "START", "END"

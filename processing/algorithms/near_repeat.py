@@ -30,7 +30,7 @@ EPOCH = datetime.date(1970, 1, 1)
 SHADES = ((0.001, "#d62f27", "p ≤ 0.001"), (0.01, "#ed7551", "p ≤ 0.01"), (None, "#fab984", "p ≤ {alpha}"))
 
 
-class NearRepeat(IncidentAlgorithm, name="nearrepeat", methods="2.8"):
+class NearRepeat(IncidentAlgorithm, name="nearrepeat", group="when", methods="2.8"):
     INPUT, TIME_FIELD, SPATIAL_BANDS, TEMPORAL_BANDS, DISTANCE = "INPUT", "TIME_FIELD", "SPATIAL_BANDS", "TEMPORAL_BANDS", "DISTANCE"
     PERMUTATIONS, SEED, ALPHA, RECENT_DAYS = "PERMUTATIONS", "SEED", "ALPHA", "RECENT_DAYS"
     OUTPUT_TABLE, OUTPUT_HTML, OUTPUT_RISK = "OUTPUT_TABLE", "OUTPUT_HTML", "OUTPUT_RISK"

@@ -9,13 +9,14 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
-from ...core.dosage import Selection, allocate, choose_hotspots, schedule
+from ...core.dosage import Selection, allocate, choose_hotspots, profiled_schedule, schedule
 from ...core.harm import checked_amounts
 from ..compat import ANY_VECTOR, NUMERIC_FIELD
 from ..layers import ALL_FIELDS, RISK_NAMES, is_count, is_identifier
 from ..places import place_names
 from ..reports import number
 from ..sinks import Column
+from .aoristic import WEEKDAYS, profile_table
 from .base import DosageAlgorithm, stage
 
 SELECTIONS = (
@@ -31,6 +32,7 @@ class PatrolDosage(DosageAlgorithm, name="patroldosage", methods="4.1-4.3"):
     HOTSPOTS, RISK_FIELD, PATROL_MINUTES, VISIT_MIN = "HOTSPOTS", "RISK_FIELD", "PATROL_MINUTES", "VISIT_MIN"
     VISIT_MAX, MAX_HOTSPOTS, SEED, OUTPUT, OUTPUT_SCHEDULE = "VISIT_MAX", "MAX_HOTSPOTS", "SEED", "OUTPUT", "OUTPUT_SCHEDULE"
     SELECTION, RISK_SHARE, SHIFTS, UNITS = "SELECTION", "RISK_SHARE", "SHIFTS", "UNITS"
+    HOUR_PROFILE, PROFILE_ID_FIELD, FIRST_DAY = "HOUR_PROFILE", "PROFILE_ID_FIELD", "FIRST_DAY"
 
     DISPLAY_NAME = "Patrol dosage plan"
     TAGS = "patrol,dosage,koper,visits,minutes,schedule,hot spots policing,deployment"
@@ -54,6 +56,13 @@ class PatrolDosage(DosageAlgorithm, name="patroldosage", methods="4.1-4.3"):
         "as random gaps between visits (repeatable with SEED), so visits are unpredictable yet "
         "every one can be made. Travel between hot spots comes out of the free time. If one "
         "unit would need more visit minutes than a shift has, the run asks for more units.</p>"
+        "<p><b>When.</b> With an HOUR_PROFILE (the weekday x hour table of 'When: weekday x hour profiles', made "
+        "with these hot spots as zones) each hot spot's visits go to the hours of the shift where its incidents "
+        "happen, kept apart by at least the shift's hours divided by its visits, at a random minute of the hour; "
+        "then each unit's visits are laid out so that it is never at two places at once. The table's ZONE_ID "
+        "is matched with PROFILE_ID_FIELD (empty: the feature id); a table for all incidents ('all') serves every "
+        "hot spot. The schedule is one shift a day from FIRST_DAY (empty: a Monday) at SHIFT_START, and names "
+        "each shift's weekday.</p>"
         "<p><b>Output.</b> The chosen hot spots with priority_rank, visits_per_shift and "
         "minutes_per_shift; OUTPUT_SCHEDULE: one row per visit (shift, unit, visit_order, "
         "priority_rank, place, planned_start, planned_end, start_minute, minutes). Places are "
@@ -88,6 +97,15 @@ class PatrolDosage(DosageAlgorithm, name="patroldosage", methods="4.1-4.3"):
         units_help = "Patrol units (cars, foot patrols) sharing the visits; no unit is scheduled in two places at once."
         self.add_number(self.UNITS, "Patrol units", 1, units_help, integer=True, minimum=1)
         self.add_shift_start()
+        profile = QgsProcessingParameterFeatureSource(
+            self.HOUR_PROFILE, self.tr("Hour profile (weekday x hour table)"), [ANY_VECTOR], optional=True
+        )
+        self.add(profile, "Optional: the OUTPUT_TABLE of 'When: weekday x hour profiles', to place visits in the riskiest hours.")
+        profile_id = QgsProcessingParameterField(
+            self.PROFILE_ID_FIELD, self.tr("Hot spot id in the profile"), None, self.HOTSPOTS, optional=True
+        )
+        self.add(profile_id, "The hot spots' field matching the profile's ZONE_ID. Empty: the feature id.", advanced=True)
+        self.add_date(self.FIRST_DAY, "First day of the schedule", "The day of shift 1 (empty: a Monday); one shift a day follows.")
         self.add_results(("HOTSPOTS_FUNDED", "MINUTES_PLANNED", "BUDGET_NEEDED"))
 
     def checkParameterValues(self, parameters, context):  # noqa: N802 - QGIS API
@@ -148,14 +166,16 @@ class PatrolDosage(DosageAlgorithm, name="patroldosage", methods="4.1-4.3"):
         )
         rank = np.arange(1, len(chosen) + 1)  # chosen is riskiest first
         visits = None
+        profiles = self._profiles(parameters, context, feedback, hotspots, chosen)
+        shifts, seed, units = (self.parameterAsInt(parameters, key, context) for key in (self.SHIFTS, self.SEED, self.UNITS))
+        first_day = self.date_seconds(parameters, self.FIRST_DAY, context)
+        first_weekday = 0 if first_day is None else int((first_day // 86400 + 3) % 7)  # 1970-01-01 was a Thursday
+        weekdays = (first_weekday + np.arange(shifts)) % 7
         if parameters.get(self.OUTPUT_SCHEDULE) is not None:  # made before anything is written: it may be refused
-            visits = schedule(
-                plan,
-                60.0 * shift_hours,
-                self.parameterAsInt(parameters, self.SHIFTS, context),
-                self.parameterAsInt(parameters, self.SEED, context),
-                self.parameterAsInt(parameters, self.UNITS, context),
-            )
+            if profiles is None:
+                visits = schedule(plan, 60.0 * shift_hours, shifts, seed, units)
+            else:
+                visits = profiled_schedule(plan, profiles, 60.0 * shift_hours, (weekdays * 24 + shift_start) % 168, seed, units)
         destination = self.writer.features(
             self.OUTPUT,
             [
@@ -181,6 +201,7 @@ class PatrolDosage(DosageAlgorithm, name="patroldosage", methods="4.1-4.3"):
                 self.OUTPUT_SCHEDULE,
                 [
                     Column("shift", "int", visits.shift),
+                    Column("weekday", "string", np.array(WEEKDAYS, dtype=object)[weekdays[visits.shift - 1]]),
                     Column("unit", "int", visits.unit),
                     Column("visit_order", "int", visits.order),
                     Column("priority_rank", "int", rank[visits.spot]),
@@ -193,6 +214,34 @@ class PatrolDosage(DosageAlgorithm, name="patroldosage", methods="4.1-4.3"):
                 progress=stage(feedback, 70, 100),
             )
         return results
+
+    def _profiles(self, parameters, context, feedback, hotspots, chosen):
+        """The 168 weekday-hour weights of each chosen hot spot, from HOUR_PROFILE (None
+        without one); hot spots the table does not name get none (visits spread evenly)."""
+        profile = profile_table(self.reader, self.HOUR_PROFILE)
+        if profile is None:
+            return None
+        names, weights = profile
+        field = self.parameterAsString(parameters, self.PROFILE_ID_FIELD, context)
+        if field:
+            field = self.reader.existing_field(field, self.PROFILE_ID_FIELD, self.reader.source(self.HOTSPOTS))
+            ids = hotspots.texts(field)[chosen]
+        else:
+            ids = np.array([str(i) for i in hotspots.ids[chosen]])
+        if len(names) == 1 and names[0] not in ids:  # one profile (e.g. 'all'): every hot spot's
+            return np.repeat(weights, len(chosen), axis=0)
+        position = np.searchsorted(names, ids)
+        found = (position < len(names)) & (names[np.minimum(position, len(names) - 1)] == ids)
+        if not found.any():
+            raise QgsProcessingException(
+                self.tr(
+                    "No hot spot is named in the hour profile's ZONE_ID (it holds e.g. {}): set PROFILE_ID_FIELD to the field "
+                    "the profile was made with."
+                ).format(", ".join(names[:3]))
+            )
+        if not found.all():
+            feedback.pushWarning(self.tr("{} hot spots have no hour profile: their visits are spread evenly.").format(int((~found).sum())))
+        return np.where(found[:, None], weights[np.minimum(position, len(names) - 1)], 0.0)
 
 
 def clock_text(minutes):
