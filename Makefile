@@ -42,6 +42,8 @@ bench: venv
 	$(PYTHON) -P benchmarks/bench_emerging.py
 	$(SYSTEM_PYTHON) benchmarks/bench_nearrepeat.py
 	$(SYSTEM_PYTHON) benchmarks/bench_aoristic.py
+	$(SYSTEM_PYTHON) benchmarks/bench_networkkde.py
+	$(SYSTEM_PYTHON) benchmarks/bench_changetest.py
 
 lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -42,6 +42,22 @@ LABELS = {
     "STEP_COUNT": "Time steps analysed",
     "SKIPPED": "Incidents skipped (no time, or ending before they start)",
     "LOCATION_COUNT": "Places with incidents analysed",
+    "TESTED": "Units with incidents in either period (tested)",
+    "INCREASES": "Units with a significant increase",
+    "DECREASES": "Units with a significant decrease",
+    "TOTAL_BEFORE": "Incidents in the units, before period",
+    "TOTAL_AFTER": "Incidents in the units, after period",
+    "R_BEFORE": "Incidents in the targets, before",
+    "R_AFTER": "Incidents in the targets, after",
+    "D_BEFORE": "Incidents in the catchment, before",
+    "D_AFTER": "Incidents in the catchment, after",
+    "C_BEFORE": "Incidents in the controls, before",
+    "C_AFTER": "Incidents in the controls, after",
+    "RES": "Relative effect size (above 1: crime fell in the targets relative to the controls)",
+    "RES_LOW": "Relative effect size, 95% interval, lower end",
+    "RES_HIGH": "Relative effect size, 95% interval, upper end",
+    "WDQ": "Weighted displacement quotient (positive: diffusion of benefits; negative: displacement)",
+    "TNE": "Total net effect (incidents prevented; negative: added)",
 }
 
 

@@ -17,6 +17,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QColor
 
+from ..core.change import DECREASE, INCREASE, NO_CHANGE
 from . import provenance
 from .compat import LINE_GEOMETRY, POLYGON_GEOMETRY, RASTER_LAYER, STATISTIC_MAX
 from .layers import layer_numbers
@@ -86,6 +87,22 @@ CATEGORIES = {
             ("", NOT_SIGNIFICANT, "Not significant"),
         ],
     ),
+    "change": (  # changetest: diverging, more crime red, less blue
+        "CHANGE",
+        [
+            (INCREASE, "#d62f27", INCREASE),
+            (NO_CHANGE, NOT_SIGNIFICANT, NO_CHANGE),
+            (DECREASE, "#4575b5", DECREASE),
+        ],
+    ),
+    "intervention": (  # evaluateintervention's areas: the treated places, the ring around them, the comparison
+        "zone",
+        [
+            ("Targets", "#d62f27", "Targets (treated)"),
+            ("Catchment", "#fdae61", "Catchment (where displacement would show)"),
+            ("Controls", "#abd9e9", "Controls (comparison)"),
+        ],
+    ),
     "emerging": (
         "PATTERN_CODE",
         [
@@ -121,6 +138,10 @@ def apply_style(layer, style):
         field, classes = CATEGORIES[style]
         if field_named(layer, field):
             _categorise(layer, field_named(layer, field), classes, wide=style == "dosage")
+    elif style == "network_density":
+        density = field_named(layer, "DENSITY") or field_named(layer, "DENSITY_MEAN")
+        if density:
+            _graduate_density(layer, density)
     elif style == "segments":
         if field_named(layer, "incident_count"):
             _graduate_segments(layer, field_named(layer, "incident_count"))
@@ -220,6 +241,28 @@ def _graduate_days_left(layer, field):
     layer.setRenderer(QgsGraduatedSymbolRenderer(field, ranges))
 
 
+def _graduate_density(layer, field):
+    """Streets by density per km: thin and pale where low, wide and dark red where high, in
+    classes at the 50th, 80th, 95th and 99th percentiles of the streets with any density."""
+    values = layer_numbers(layer, field)
+    values = np.sort(values[np.isfinite(values) & (values > 0)])
+    if not len(values):
+        return
+    uppers = np.unique(np.append(np.percentile(values, [50, 80, 95, 99]), values[-1]))
+    styles = [("#fed976", 0.3), ("#feb24c", 0.5), ("#fd8d3c", 0.8), ("#e31a1c", 1.2), ("#800026", 1.8)][-len(uppers) :]
+    ranges, lower = [QgsRendererRange(0.0, 0.0, _line(layer, "#d9d9d9", 0.15), "0 per km")], 0.0
+    for upper, (colour, width) in zip(uppers, styles):
+        label = f"{_rounded(lower)}-{_rounded(upper)} per km"
+        ranges.append(QgsRendererRange(lower, float(upper), _line(layer, colour, width), label))
+        lower = float(upper)
+    layer.setRenderer(QgsGraduatedSymbolRenderer(field, ranges))
+
+
+def _rounded(value):
+    """A class limit as people read it: 12.3, 140, 1,250."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
 def _line(layer, colour, width):
     symbol = QgsSymbol.defaultSymbol(layer.geometryType())
     symbol.setColor(QColor(colour))
@@ -257,6 +300,8 @@ def recognised_style(layer, record=None):
         return "density" if made_by_kde or " per " in layer.bandName(1) + layer.dataProvider().bandDescription(1) else None
     if field_named(layer, "STEP_START") and field_named(layer, "gi_bin"):
         return "cube"
+    if field_named(layer, "CHANGE") and field_named(layer, "Q_VALUE"):  # before gi_bin: a change test keeps its units' fields
+        return "change"
     for field, style in (
         ("visits_per_shift", "dosage"),
         ("days_left", "risk_days"),
@@ -266,6 +311,8 @@ def recognised_style(layer, record=None):
     ):
         if field_named(layer, field):
             return style
+    if (field_named(layer, "DENSITY") or field_named(layer, "DENSITY_MEAN")) and layer.geometryType() == LINE_GEOMETRY:
+        return "network_density"
     if field_named(layer, "incident_count") and layer.geometryType() == LINE_GEOMETRY:
         return "segments"
     return None

@@ -15,6 +15,9 @@ def layer(name):
     return f"{SAMPLE_CITY}|layername={name}"
 
 
+PERIODS = {"BEFORE_START": "2024-01-01", "BEFORE_END": "2024-12-31", "AFTER_START": "2025-01-01", "AFTER_END": "2025-12-31"}
+
+
 def parameters(folder):
     """Working parameters of every algorithm, all outputs to files in ``folder``."""
     incidents, streets, hotspots = layer("incidents"), layer("streets"), layer("planted_hotspots")
@@ -60,6 +63,21 @@ def parameters(folder):
             "OUTPUT_RISK": folder / "risk_zones.gpkg",
         },
         "emerginghotspots": {"INPUT": incidents, "OUTPUT": folder / "emerging.gpkg", "OUTPUT_CUBE": folder / "cube.gpkg"},
+        "changetest": {
+            "INPUT": incidents,
+            "UNITS": layer("beats"),
+            **PERIODS,
+            "OUTPUT": folder / "change.gpkg",
+            "OUTPUT_HTML": folder / "change.html",
+        },
+        "evaluateintervention": {
+            "TARGETS": hotspots,
+            "INCIDENTS": incidents,
+            "STUDY_AREA": layer("study_area"),
+            **PERIODS,
+            "OUTPUT_HTML": folder / "intervention.html",
+        },
+        "networkkde": {"INPUT": incidents, "NETWORK": streets, "BANDWIDTH": 200.0, "METHOD": 2, "OUTPUT": folder / "network.gpkg"},
         "aoristic": {
             "INPUT": incidents,
             "ZONES": hotspots,

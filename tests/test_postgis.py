@@ -29,7 +29,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QDateTime, Qt
 
 from .conftest import SAMPLE_CITY
-from .test_cancel import CancelAtFirstReport
+from .test_cancel import PERIODS, CancelAtFirstReport
 
 pytestmark = pytest.mark.usefixtures("provider")
 
@@ -265,6 +265,10 @@ def reading_runs(inputs, folder):
                 "OUTPUT_RISK": f"{folder}/risk.gpkg",
             },
         ),
+        "networkkde": (
+            "incidents",
+            {"INPUT": inputs("incidents"), "NETWORK": inputs("streets"), "BANDWIDTH": 200.0, "OUTPUT": f"{folder}/network.gpkg"},
+        ),
         "aoristic": (
             "incidents",
             {
@@ -272,6 +276,24 @@ def reading_runs(inputs, folder):
                 "ZONES": inputs("planted_hotspots"),
                 "OUTPUT_TABLE": f"{folder}/when.gpkg",
                 "OUTPUT": f"{folder}/when_zones.gpkg",
+            },
+        ),
+        "changetest": (
+            "incidents",
+            {
+                "INPUT": inputs("incidents"),
+                "UNITS": inputs("beats"),
+                **PERIODS,
+                "OUTPUT": f"{folder}/change.gpkg",
+            },
+        ),
+        "evaluateintervention": (
+            "incidents",
+            {
+                "TARGETS": inputs("planted_hotspots"),
+                "INCIDENTS": inputs("incidents"),
+                "STUDY_AREA": inputs("study_area"),
+                **PERIODS,
             },
         ),
         "concentration": ("planted_hotspots", {"INPUT": inputs("planted_hotspots"), "FIELD": "n_incidents"}),

@@ -81,6 +81,8 @@ STYLED = {  # outputs with a style of their own: the renderer a fresh QGIS shows
     ("emerginghotspots", "OUTPUT"): "categorizedSymbol",
     ("emerginghotspots", "OUTPUT_CUBE"): "categorizedSymbol",
     ("nearrepeat", "OUTPUT_RISK"): "graduatedSymbol",
+    ("networkkde", "OUTPUT"): "graduatedSymbol",
+    ("changetest", "OUTPUT"): "categorizedSymbol",
 }
 
 

@@ -136,6 +136,46 @@ def test_near_repeat_risk_zones_table_and_report(dialog, qtbot, tmp_path):
     assert sorted(p.suffix for p in tmp_path.iterdir() if p.suffix in (".gpkg", ".html")) == [".gpkg", ".gpkg", ".html"]
 
 
+def test_did_it_work_compares_the_period_with_the_one_before(dialog, qtbot, tmp_path):
+    """Optimized hot spots of 2025 and change per place against 2024; then the effect of
+    patrolling them, which needs a study area."""
+    from hotspot_policing.ui.detector_settings import CHANGE_TEST, INTERVENTION
+
+    dialog.detectorCombo.setCurrentIndex(1)
+    dialog.fromEdit.setDateTime(QDateTime.fromString("2025-01-01T00:00:00", "yyyy-MM-ddTHH:mm:ss"))
+    dialog.toEdit.setDateTime(QDateTime.fromString("2025-12-31T23:59:59", "yyyy-MM-ddTHH:mm:ss"))
+    dialog.folderWidget.setFilePath(str(tmp_path))
+    dialog.evaluateGroup.setChecked(True)
+    loaded = set(QgsProject.instance().mapLayers())
+    steps = dialog.run()
+    algorithm, change = steps[-1]
+    assert algorithm == CHANGE_TEST and change["UNITS"] == Output(1) and change["INPUT"] == Layer(dialog.layerCombo.currentLayer().id())
+    assert (change["BEFORE_START"], change["BEFORE_END"], change["AFTER_START"], change["AFTER_END"]) == (
+        "2024-01-01",
+        "2024-12-31",
+        "2025-01-01",
+        "2025-12-31",
+    )
+    qtbot.waitUntil(lambda: dialog.runButton.isEnabled(), timeout=120000)
+    assert dialog.messageLabel.text().startswith("Done"), dialog.feedback.textLog()
+    shown = {
+        QgsProject.instance().mapLayer(i).name(): QgsProject.instance().mapLayer(i) for i in set(QgsProject.instance().mapLayers()) - loaded
+    }
+    assert set(shown) == {"Optimized hot spots (hexagons)", "Change per place"} and "Open the report" in dialog.messageLabel.text()
+    assert "Significant increase" in {f["CHANGE"] for f in shown["Change per place"].getFeatures()}  # the Riverside flats
+    dialog.evaluateCombo.setCurrentIndex(1)
+    assert dialog.run() is None and "study area" in dialog.messageLabel.text()
+    area = QgsVectorLayer(f"{SAMPLE_CITY}|layername=study_area", "study area", "ogr")
+    QgsProject.instance().addMapLayer(area)
+    dialog.areaCombo.setLayer(area)
+    dialog.planGroup.setChecked(True)
+    steps = dialog.run()
+    assert steps[-1][0] == INTERVENTION and steps[-1][1]["TARGETS"] == Output(len(steps) - 2)  # the plan's places
+    qtbot.waitUntil(lambda: dialog.runButton.isEnabled(), timeout=120000)
+    assert dialog.messageLabel.text().startswith("Done"), dialog.feedback.textLog()
+    assert "operation_effect" in dialog.messageLabel.text()
+
+
 def test_a_failed_run_says_why(dialog, qtbot):
     far = QgsVectorLayer("LineString?crs=EPSG:32630", "far streets", "memory")
     from qgis.core import QgsFeature, QgsGeometry

@@ -27,9 +27,12 @@ from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QFileDialog
 
 from .detector_settings import (
     DETECTORS,
+    EVALUATIONS,
+    INTERVENTION,
     PATROL_PLAN,
     RISK_FIELDS,
     SCRATCH,
+    SEGMENT_COUNTS,
     SEGMENT_DETECTORS,
     DetectorSettings,
     Layer,
@@ -60,6 +63,7 @@ EXPLANATIONS = (
     "How near and how soon crime follows crime (Knox test, as the Near Repeat Calculator), and zones of raised risk "
     "round the latest incidents. Give one offence and a period of several months.",
 )
+EVALUATION_LABELS = ("Change per place (significant rises and falls)", "Effect of patrolling the hot spots, and displacement")
 RISK_LABELS = {"incident_count": "Incidents", "weight_sum": "Harm (weight sum)", "incidents_per_km": "Incidents per km"}
 
 
@@ -99,6 +103,8 @@ class DetectorDialog(QDialog, FORM):
         self.dateFieldCombo.fieldChanged.connect(self._latest_days)
         for label in LABELS:
             self.detectorCombo.addItem(tr(label))
+        for label in EVALUATION_LABELS:
+            self.evaluateCombo.addItem(tr(label))
         self.detectorCombo.currentIndexChanged.connect(self._detector_changed)
         self.runButton = self.buttonBox.addButton(tr("Run"), QDialogButtonBox.ButtonRole.ActionRole)
         self.cancelButton = self.buttonBox.addButton(tr("Cancel run"), QDialogButtonBox.ButtonRole.ActionRole)
@@ -137,6 +143,7 @@ class DetectorDialog(QDialog, FORM):
             plan=self.planGroup.isChecked(),
             risk_field=self.riskCombo.currentData() or "",
             patrol_minutes=self.minutesSpin.value(),
+            evaluate=EVALUATIONS[self.evaluateCombo.currentIndex()] if self.evaluateGroup.isChecked() else "",
             start=self.fromEdit.dateTime().toString("yyyy-MM-ddTHH:mm:ss"),
             end=self.toEdit.dateTime().toString("yyyy-MM-ddTHH:mm:ss"),
         )
@@ -161,6 +168,9 @@ class DetectorDialog(QDialog, FORM):
         self.planGroup.setChecked(bool(settings.plan))
         self.riskCombo.setCurrentIndex(max(self.riskCombo.findData(settings.risk_field), 0))
         self.minutesSpin.setValue(float(settings.patrol_minutes))
+        self.evaluateGroup.setChecked(settings.evaluate in EVALUATIONS)
+        if settings.evaluate in EVALUATIONS:
+            self.evaluateCombo.setCurrentIndex(EVALUATIONS.index(settings.evaluate))
 
     def validate(self):
         """What stops a run, in words for the analyst (None when all is well)."""
@@ -173,6 +183,14 @@ class DetectorDialog(QDialog, FORM):
             return tr("The period starts after it ends.")
         if DETECTORS[self.detectorCombo.currentIndex()] in SEGMENT_DETECTORS and self.streetsCombo.currentLayer() is None:
             return tr("Street detectors need the street centre-lines: choose them under Streets.")
+        if self.evaluateGroup.isChecked() and self.evaluateGroup.isEnabled():
+            if not self.periodCheck.isChecked():
+                return tr("'Did it work?' compares the period with the one before it: tick 'Filter by period'.")
+            if EVALUATIONS[self.evaluateCombo.currentIndex()] == INTERVENTION:
+                if self.areaCombo.currentLayer() is None:
+                    return tr("The effect of an operation compares the hot spots with the rest of the study area: choose a study area.")
+                if DETECTORS[self.detectorCombo.currentIndex()] == SEGMENT_COUNTS and not self.planGroup.isChecked():
+                    return tr("Counted street segments are all streets: tick the patrol plan, so the treated places are the planned ones.")
         if self.folderWidget.filePath() and not os.path.isdir(self.folderWidget.filePath()):
             return tr("The folder '{}' does not exist: choose an existing folder or leave it empty.").format(self.folderWidget.filePath())
         return None
@@ -341,6 +359,7 @@ class DetectorDialog(QDialog, FORM):
             self.riskCombo.addItem(tr(RISK_LABELS[name]), name)
         self.riskCombo.setCurrentIndex(max(self.riskCombo.findData(current), 0))
         self.planGroup.setEnabled(detector in RISK_FIELDS)
+        self.evaluateGroup.setEnabled(detector in RISK_FIELDS)
         no_places = tr("A density surface has no places to patrol: choose hexagons or streets.")
         self.planGroup.setToolTip("" if detector in RISK_FIELDS else no_places)
 

@@ -5,6 +5,7 @@ algorithms it turns into, so every run can be repeated in a model or with qgis_p
 import os
 import shlex
 from dataclasses import asdict, dataclass, fields
+from datetime import date, timedelta
 
 from ..processing.algorithms.grid import CellShape
 
@@ -18,6 +19,9 @@ DETECTORS = (KERNEL_DENSITY, OPTIMIZED, SEGMENT_COUNTS, HOT_STREETS, EMERGING, N
 SEGMENT_DETECTORS = (SEGMENT_COUNTS, HOT_STREETS)
 STREET_SEGMENTS = "hotspotpolicing:streetsegments"
 PATROL_PLAN = "hotspotpolicing:patroldosage"
+CHANGE_TEST = "hotspotpolicing:changetest"
+INTERVENTION = "hotspotpolicing:evaluateintervention"
+EVALUATIONS = (CHANGE_TEST, INTERVENTION)  # the evaluate step's choices, in the dialog's order
 EXTRACT = "native:extractbyexpression"
 EXTRACT_IN_AREA = "native:extractbylocation"
 SNAP_TOLERANCE = 30.0
@@ -38,6 +42,9 @@ RESULT_NAMES = {
     NEAR_REPEAT: ("near_repeat_risk_zones", "gpkg"),
     "near_repeat_table": ("near_repeat_table", "gpkg"),
     "near_repeat_report": ("near_repeat_report", "html"),
+    CHANGE_TEST: ("change_per_place", "gpkg"),
+    "change_report": ("change_per_place", "html"),
+    INTERVENTION: ("operation_effect", "html"),
     PATROL_PLAN: ("patrol_plan", "gpkg"),
 }
 
@@ -88,6 +95,7 @@ class DetectorSettings:
     plan: bool = False
     risk_field: str = ""
     patrol_minutes: float = 120.0
+    evaluate: str = ""  # "" or one of EVALUATIONS: the period against the one of equal length before it
     start: str = ""
     end: str = ""
 
@@ -150,16 +158,52 @@ class DetectorSettings:
             outputs = {
                 "OUTPUT_RISK": result,
                 "OUTPUT_TABLE": self._result("near_repeat_table", "Near repeat: Knox ratios"),
-                "OUTPUT_HTML": self._result("near_repeat_report"),
+                "OUTPUT_HTML": self._result("near_repeat_report", "Report"),
             }
             found = add(NEAR_REPEAT, {"INPUT": incidents, "TIME_FIELD": self.date_field, **outputs})
         else:
             streets = {"STREETS": Layer(self.streets), "SNAP_TOLERANCE": SNAP_TOLERANCE}
             found = add(HOT_STREETS, {"INCIDENTS": incidents, **streets, "OUTPUT": result})
+        planned = None
         if self.plan and self.can_plan():
             plan = {"HOTSPOTS": found, "PATROL_MINUTES": self.patrol_minutes, "OUTPUT": self._result(PATROL_PLAN)}
-            add(PATROL_PLAN, plan | ({"RISK_FIELD": self.risk_field} if self.risk_field else {}))
+            planned = add(PATROL_PLAN, plan | ({"RISK_FIELD": self.risk_field} if self.risk_field else {}))
+        if self.evaluate and self.can_evaluate():
+            self._evaluate(add, planned or found, area)
         return steps
+
+    def can_evaluate(self):
+        """The evaluate step needs places (not a density surface) and the period's dates."""
+        return self.detector in RISK_FIELDS and self.use_period and bool(self.start and self.end and self.date_field)
+
+    def periods(self):
+        """(before start, before end, after start, after end) as dates: the period, and the
+        days of equal length just before it (as many calendar months when the period is whole
+        months: 2025 against 2024)."""
+        start, end = date.fromisoformat(self.start[:10]), date.fromisoformat(self.end[:10])
+        before_end = start - timedelta(days=1)
+        before_start = before_end - (end - start)
+        if start.day == 1 and (end + timedelta(days=1)).day == 1:  # whole months: as many months before
+            months = (end.year - start.year) * 12 + end.month - start.month + 1
+            first = start.year * 12 + start.month - 1 - months
+            before_start = date(first // 12, first % 12 + 1, 1)
+        return before_start.isoformat(), before_end.isoformat(), start.isoformat(), end.isoformat()
+
+    def _evaluate(self, add, places, area):
+        """Change per place of the hot spots found, or the effect of patrolling them, the
+        period against the one before it, on the incidents of the offence filter."""
+        incidents = Layer(self.layer)
+        if self.filter.strip():
+            incidents = add(EXTRACT, {"INPUT": incidents, "EXPRESSION": self.filter, "OUTPUT": SCRATCH})
+        before_start, before_end, after_start, after_end = self.periods()
+        dates = {"BEFORE_START": before_start, "BEFORE_END": before_end, "AFTER_START": after_start, "AFTER_END": after_end}
+        if self.evaluate == CHANGE_TEST:
+            outputs = {"OUTPUT": self._result(CHANGE_TEST, "Change per place"), "OUTPUT_HTML": self._result("change_report", "Report")}
+            add(CHANGE_TEST, {"INPUT": incidents, "TIME_FIELD": self.date_field, "UNITS": places, **dates, **outputs})
+        else:
+            where = {"STUDY_AREA": area} if area is not None else {}
+            outputs = {"OUTPUT_HTML": self._result(INTERVENTION, "Report")}
+            add(INTERVENTION, {"TARGETS": places, "INCIDENTS": incidents, "TIME_FIELD": self.date_field, **where, **dates, **outputs})
 
     def _result(self, algorithm, label=""):
         """Where ``algorithm``'s result goes: a new file in the folder (never over an

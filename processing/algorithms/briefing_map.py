@@ -495,6 +495,10 @@ def legend_name(layer, record):
         return "Patrol plan: visits per shift (labels: priority)"
     if style == "emerging":
         return f"Trends of {what} hot spots (emerging hot spot analysis)"
+    if style == "change":
+        return f"Change in {what} per place (significant rises and falls)"
+    if style == "network_density":
+        return f"{'Harm' if harm else 'Incidents'} per km of street (network density)"
     if style == "cube":
         return f"Hot and cold spots of {what} per time step (Gi*)"
     name = layer.name().replace("_", " ").strip()

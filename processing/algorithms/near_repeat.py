@@ -19,7 +19,7 @@ from ...core import InputError
 from ...core import near_repeat as nr
 from .. import reports
 from ..compat import ANY_VECTOR, POLYGON_SOURCE
-from ..layers import POINTS, TIME_NAMES, is_time
+from ..layers import POINTS, TIME_NAMES, is_identifier, is_time
 from ..sinks import Column, polygons_wkb
 from .base import IncidentAlgorithm, stage
 
@@ -62,7 +62,7 @@ class NearRepeat(IncidentAlgorithm, name="nearrepeat", group="when", methods="2.
         "place stays at raised risk as long as any band reaching it does. Zones are dissolved "
         "per last day of raised risk: RISK_UNTIL is that day, DAYS_LEFT the days from the latest "
         "incident's date to it (0: it ends that day, negative: it has ended), SOURCE_ID the "
-        "incidents (feature ids) whose risk ends that day; where zones overlap, the later end "
+        "incidents (by their id field, e.g. incident_id, else feature ids) whose risk ends that day; where zones overlap, the later end "
         "shows.</p>"
         "<p><b>Output.</b> A table with one row per distance band and time band (DIST_FROM, "
         "DIST_TO, DAYS_FROM, DAYS_TO, OBSERVED, EXPECTED, KNOX_RATIO, KNOX_RATIO_MEDIAN, P_VALUE, "
@@ -159,7 +159,10 @@ class NearRepeat(IncidentAlgorithm, name="nearrepeat", group="when", methods="2.
         time_field = self.reader.field(self.TIME_FIELD, self.INPUT, TIME_NAMES, accept=is_time)
         self.reader.source(self.INPUT, needs=POINTS)
         crs = self.reader.crs(self.INPUT)
-        incidents = self.reader.read(self.INPUT, crs, [time_field], progress=stage(feedback, 0, 10))
+        names = self.reader.source(self.INPUT).fields().names()
+        id_field = next((n for n in names if is_identifier(n) and n.lower() not in ("fid", "ogc_fid")), None)
+        incidents = self.reader.read(self.INPUT, crs, [time_field] + ([id_field] if id_field else []), progress=stage(feedback, 0, 10))
+        source_ids = incidents.texts(id_field) if id_field else incidents.ids.astype(str)  # as the data name them, on every route
         if incidents.skipped:
             feedback.pushWarning(self.tr("Skipped {} incidents without a point geometry.").format(incidents.skipped))
         seconds = incidents.seconds(time_field)
@@ -222,7 +225,7 @@ class NearRepeat(IncidentAlgorithm, name="nearrepeat", group="when", methods="2.
         zones_note = ""
         if parameters.get(self.OUTPUT_RISK) is not None:
             results[self.OUTPUT_RISK], zones_note = self._write_zones(
-                incidents.ids[owner], x, y, days, window, recent, metric, crs, unit, feedback, stage(feedback, 90, 98)
+                source_ids[owner], x, y, days, window, recent, metric, crs, unit, feedback, stage(feedback, 90, 98)
             )
         if self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context):
             page = self._report(incidents.name, knox, alpha, unit, metric, seed, days, sentence, zones_note, figures)
@@ -286,7 +289,7 @@ class NearRepeat(IncidentAlgorithm, name="nearrepeat", group="when", methods="2.
         columns = [
             Column("RISK_UNTIL", "date", [_day(d) for d in kept_until], "Last day of raised risk"),
             Column("DAYS_LEFT", "int", kept_until - latest, "Days from the latest incident's date to the last day of raised risk"),
-            Column("SOURCE_ID", "string", sources[::-1], "Incidents (feature ids) whose risk ends that day"),
+            Column("SOURCE_ID", "string", sources[::-1], "Incidents (their id field, else feature ids) whose risk ends that day"),
         ]
         destination = self.writer.features(
             self.OUTPUT_RISK, columns, geometry=geometries[::-1], wkb_type=QgsWkbTypes.Type.MultiPolygon, crs=crs, style="risk_days"
