@@ -22,6 +22,7 @@ class Selection(IntEnum):
     TOP_BY_RISK = 0
     SIGNIFICANT = 1
     RISK_SHARE = 2
+    AUTOMATIC = 3  # SIGNIFICANT on a layer with significant hot spots, else TOP_BY_RISK (decided by the caller)
 
 
 def choose_hotspots(risk, rule, limit=0, share=0.5, gi_bin=None):

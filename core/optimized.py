@@ -9,6 +9,8 @@ from . import weights as spatial_weights
 
 CELLS_ON_SHORTER_SIDE = 50
 ISA_STEPS = 20
+ISOLATION = 3.0  # a cell this many times the typical spacing from any other is isolated
+WIDEST_BAND = 0.2  # an automatic band reaches at most this share of the area's shorter side
 
 
 def automatic_cell_size(width, height):
@@ -29,6 +31,19 @@ def global_moran(values, weights):
     expected = -1.0 / (n - 1)
     variance = (n * n * s1 - n * s2 + 3 * s0 * s0) / ((n * n - 1) * s0 * s0) - expected**2
     return index, (index - expected) / np.sqrt(variance)
+
+
+def starting_distance(x, y):
+    """The first band to try and the cells it leaves isolated: ArcGIS's band giving every
+    cell a neighbour, unless a few cells lie more than ISOLATION times the typical (90th
+    percentile) nearest-neighbour distance from any other: their distance would set the
+    scale of the whole map, so the band starts at the typical one and they stay without
+    neighbours (their results NULL). Returns (distance, number of isolated cells)."""
+    nearest, _ = cKDTree(np.column_stack([x, y])).query(np.column_stack([x, y]), k=2)
+    nearest = nearest[:, 1]
+    typical = float(np.percentile(nearest, 90))
+    isolated = nearest > ISOLATION * typical
+    return (typical, int(isolated.sum())) if isolated.any() else (float(nearest.max()), 0)
 
 
 def automatic_distance(x, y, values, start, progress=None):

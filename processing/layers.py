@@ -41,7 +41,7 @@ from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime, QVariant
 
 from ..core import InputError, geometry, silent
 from ..core.network import nearest_segments
-from .compat import DATE, DATE_TIME, LINE_GEOMETRY, POINT_GEOMETRY, POLYGON_GEOMETRY, STRING
+from .compat import DATE, DATE_TIME, LINE_GEOMETRY, METERS, POINT_GEOMETRY, POLYGON_GEOMETRY, STRING, UNKNOWN_DISTANCE_UNIT
 
 ALL_FIELDS = "all"  # read every field (outputs that keep the input's fields)
 POINTS, LINES, POLYGONS = POINT_GEOMETRY, LINE_GEOMETRY, POLYGON_GEOMETRY
@@ -141,6 +141,18 @@ class Reader:
             )
         self.feedback.pushInfo(f"{label}: '{found}' ({key} was left empty).")
         return found
+
+    def amount_field(self, key, layer_key, names=(), accept=None):
+        """A field of counts, harm or risk (see ``field``); an identifier (fid, cell_id,
+        segment_id, ...) counts nothing and is refused, naming it."""
+        chosen = self.field(key, layer_key, names, accept)
+        if chosen and is_identifier(chosen):
+            label = self.algorithm.parameterDefinition(key).description()
+            raise QgsProcessingException(
+                f"'{chosen}' identifies the features of '{self.source(layer_key).sourceName()}'; it is no amount. Choose a count, "
+                f"harm or risk field such as incident_count or weight_sum as the {label.lower()} ({key})."
+            )
+        return chosen
 
     def existing_field(self, name, key, source):
         """The layer's own spelling of field ``name`` (any case); a field it lacks is refused."""
@@ -492,6 +504,14 @@ def _zone_of(value):
             return 0, ""
         return (parsed.utcoffset().total_seconds() if parsed.tzinfo else 0), ""
     return 0, ""
+
+
+def unit_name(crs):
+    """The CRS's distance unit as a log line says it: metres, feet, ... ("map units" if unknown)."""
+    from qgis.core import QgsUnitTypes
+
+    unit = crs.mapUnits() if crs is not None else None
+    return "metres" if unit == METERS else QgsUnitTypes.toString(unit) if unit not in (None, UNKNOWN_DISTANCE_UNIT) else "map units"
 
 
 def has_crs(crs):

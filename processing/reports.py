@@ -2,6 +2,7 @@
 numbers written the way people read them, and the page around a report."""
 
 import base64
+import datetime
 import html
 import io
 import math
@@ -36,6 +37,7 @@ LABELS = {
     "CAPTURED": "Incidents in the hot spots",
     "NEIGHBORHOOD_USED": "Neighbourhood along the network used",
     "HOT_SEGMENTS": "Hot street segments (any confidence)",
+    "HOT_CELLS": "Hot spot cells (any confidence)",
     "SIGNIFICANT_BANDS": "Distance and time bands with significant near repeats",
     "RISK_DISTANCE": "Near-repeat risk zone reach (0: none)",
     "RISK_DAYS": "Near-repeat risk zone duration in days (0: none)",
@@ -68,6 +70,16 @@ def number(value):
     if float(value).is_integer() and abs(value) < 1e15:
         return f"{int(value):,}"
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
+def wall_clock(seconds):
+    """Seconds since 1970 on the data's own clock as a date-time without a zone."""
+    return datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=float(seconds))
+
+
+def day(seconds):
+    """The date of a time (seconds since 1970 on the data's clock), as 2025-12-31."""
+    return wall_clock(seconds).date().isoformat()
 
 
 def log_figures(feedback, figures, keys, tr):

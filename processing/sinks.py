@@ -167,9 +167,9 @@ class Writer:
         self._keep_with_output(destination, style, record)
         return destination
 
-    def table(self, key, columns, progress=None):
+    def table(self, key, columns, style=None, progress=None):
         """A table without geometry (e.g. a schedule) for the output ``key``."""
-        return self.features(key, columns, wkb_type=QgsWkbTypes.Type.NoGeometry, progress=progress)
+        return self.features(key, columns, wkb_type=QgsWkbTypes.Type.NoGeometry, style=style, progress=progress)
 
     def _assemble(self, columns, base, rows):
         """The output's QgsFields and one list of values per field: the base's fields first
@@ -365,7 +365,7 @@ class Writer:
         if layer is not None and layer.isValid():
             layer.setMetadata(provenance.layer_metadata(layer, record))
             if style:
-                apply_style(layer, style)
+                apply_style(layer, style, record)
                 if not raster and layer.dataProvider().isSaveAndLoadStyleToDatabaseSupported():
                     error = layer.saveStyleToDatabase(style, "Hot Spot Policing default style", True, "")
                     if error:

@@ -37,7 +37,7 @@ class _OnLoad(QgsProcessingLayerPostProcessorInterface):
         if self.record is not None:
             layer.setMetadata(provenance.layer_metadata(layer, self.record))
         if self.style:
-            apply_style(layer, self.style)
+            apply_style(layer, self.style, self.record)
 
 
 def on_completion(context, layer_id, style, record=None):
@@ -60,8 +60,8 @@ CATEGORIES = {
             (2, "#ed7551", "Hot spot, 95% confidence"),
             (1, "#fab984", "Hot spot, 90% confidence"),
             (0, NOT_SIGNIFICANT, "Not significant"),
-            (-1, "#c0ccbe", "Cold spot, 90% confidence"),
-            (-2, "#849eba", "Cold spot, 95% confidence"),
+            (-1, "#a6c8e4", "Cold spot, 90% confidence"),  # light blue: apart from the grey of "not significant"
+            (-2, "#6d9ccd", "Cold spot, 95% confidence"),
             (-3, "#4575b5", "Cold spot, 99% confidence"),
         ],
     ),
@@ -69,12 +69,12 @@ CATEGORIES = {
         "visits_per_shift",
         [
             (0, "#d9d9d9", "Not patrolled (budget)"),
-            (1, "#6baed6", "1 visit per shift"),  # blues: a plan reads apart from red hot spots
-            (2, "#3182bd", "2 visits per shift"),
-            (3, "#08519c", "3 visits per shift"),
-            (4, "#08306b", "4 visits per shift"),
-            (5, "#081d58", "5 visits per shift"),
-            (6, "#041030", "6 visits per shift"),
+            (1, "#6a1b9a", "1 visit per shift"),  # dark purples: apart from every hot and cold spot class,
+            (2, "#54278f", "2 visits per shift"),  # also for colour-blind readers (tests/test_alg_briefing_map.py)
+            (3, "#4a1486", "3 visits per shift"),
+            (4, "#3f007d", "4 visits per shift"),
+            (5, "#2d004b", "5 visits per shift"),
+            (6, "#1a0033", "6 visits per shift"),
         ],
     ),
     "cotype": (
@@ -87,7 +87,7 @@ CATEGORIES = {
             ("", NOT_SIGNIFICANT, "Not significant"),
         ],
     ),
-    "change": (  # changetest: diverging, more crime red, less blue
+    "change_classes": (  # changetest: diverging, more crime red, less blue
         "CHANGE",
         [
             (INCREASE, "#d62f27", INCREASE),
@@ -128,7 +128,7 @@ CATEGORIES = {
 }
 
 
-def apply_style(layer, style):
+def apply_style(layer, style, record=None):
     """A categorised style from CATEGORIES, or resources/styles/<style>.qml; a density ramp
     is stored there as fractions of the maximum and rescaled to the layer's own range."""
     if style == "cube":  # a space-time cube: its bins by Gi_Bin, played by the temporal controller
@@ -148,6 +148,13 @@ def apply_style(layer, style):
     elif style == "risk_days":
         if field_named(layer, "DAYS_LEFT"):
             _graduate_days_left(layer, field_named(layer, "DAYS_LEFT"))
+        _animate(layer, field_named(layer, "RISK_FROM"), field_named(layer, "RISK_UNTIL"), last_day_included=True)
+    elif style == "change":  # shown while the temporal controller is within the two periods
+        apply_style(layer, "change_classes")
+        periods = (record or {}).get("parameters", {})
+        _fixed_range(layer, periods.get("BEFORE_START"), periods.get("AFTER_END"))
+    elif style == "schedule":
+        _animate(layer, field_named(layer, "start_time"), field_named(layer, "end_time"))
     else:
         layer.loadNamedStyle(os.path.join(STYLES_DIR, style + ".qml"))
     if style == "density":
@@ -155,8 +162,9 @@ def apply_style(layer, style):
     layer.triggerRepaint()
 
 
-def _animate(layer, start, end):
-    """Each feature shown from its start field's time up to (not including) its end field's."""
+def _animate(layer, start, end, last_day_included=False):
+    """Each feature shown from its start field's time up to (not including) its end field's;
+    with ``last_day_included`` the end is a date whose whole day is shown."""
     if start and end:
         properties = layer.temporalProperties()
         properties.setIsActive(True)
@@ -164,6 +172,25 @@ def _animate(layer, start, end):
         properties.setStartField(start)
         properties.setEndField(end)
         properties.setLimitMode(Qgis.VectorTemporalLimitMode.IncludeBeginExcludeEnd)
+        if last_day_included:  # a date as end: up to the start of the next day
+            properties.setMode(Qgis.VectorTemporalMode.FeatureDateTimeStartAndEndFromExpressions)
+            properties.setStartExpression(f'to_datetime("{start}")')
+            properties.setEndExpression(f"to_datetime(\"{end}\") + to_interval('1 day')")
+
+
+def _fixed_range(layer, first_day, last_day):
+    """The layer shown from the start of ``first_day`` to the end of ``last_day`` (ISO dates)."""
+    from qgis.core import QgsDateTimeRange
+    from qgis.PyQt.QtCore import QDate, QDateTime, QTime
+
+    first, last = (QDate.fromString(str(text or "")[:10], "yyyy-MM-dd") for text in (first_day, last_day))
+    if first.isValid() and last.isValid():
+        properties = layer.temporalProperties()
+        properties.setIsActive(True)
+        properties.setMode(Qgis.VectorTemporalMode.FixedTemporalRange)
+        properties.setFixedTemporalRange(
+            QgsDateTimeRange(QDateTime(first, QTime(0, 0)), QDateTime(last.addDays(1), QTime(0, 0)), True, False)
+        )
 
 
 def field_named(layer, name):
@@ -191,7 +218,7 @@ def _categorise(layer, field, classes, wide=False):
             symbol.setOpacity(0.8)
         elif layer.geometryType() == LINE_GEOMETRY:
             strength = abs(value) if isinstance(value, int) else 2
-            symbol.setWidth(0.3 if colour == NOT_SIGNIFICANT else (1.6 if wide else 0.5) + 0.35 * strength)
+            symbol.setWidth(0.3 if colour == NOT_SIGNIFICANT else (1.6 if wide else 0.7) + 0.4 * strength)
         categories.append(QgsRendererCategory(value, symbol, label))
     layer.setRenderer(QgsCategorizedSymbolRenderer(field, categories))
 
@@ -209,7 +236,7 @@ def _graduate_segments(layer, field):
     lower = 0.5
     for upper, (colour, width) in zip(uppers, styles):
         first = int(np.ceil(lower))
-        label = f"{first}" if first == int(upper) else f"{first}-{int(upper)}"
+        label = f"{first:,}" if first == int(upper) else f"{first:,}-{int(upper):,}"
         ranges.append(QgsRendererRange(lower, float(upper), _line(layer, colour, width), label))
         lower = float(upper) + 0.5 if float(upper).is_integer() else float(upper)
     layer.setRenderer(QgsGraduatedSymbolRenderer(field, ranges))
@@ -252,15 +279,18 @@ def _graduate_density(layer, field):
     styles = [("#fed976", 0.3), ("#feb24c", 0.5), ("#fd8d3c", 0.8), ("#e31a1c", 1.2), ("#800026", 1.8)][-len(uppers) :]
     ranges, lower = [QgsRendererRange(0.0, 0.0, _line(layer, "#d9d9d9", 0.15), "0 per km")], 0.0
     for upper, (colour, width) in zip(uppers, styles):
-        label = f"{_rounded(lower)}-{_rounded(upper)} per km"
+        label = f"{readable(lower)} - {readable(upper)} per km"
         ranges.append(QgsRendererRange(lower, float(upper), _line(layer, colour, width), label))
         lower = float(upper)
     layer.setRenderer(QgsGraduatedSymbolRenderer(field, ranges))
 
 
-def _rounded(value):
-    """A class limit as people read it: 12.3, 140, 1,250."""
-    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+def readable(value):
+    """A legend number as people read it: 31,814, 636, 12.3, 0.0042 (never 6.36e+03)."""
+    value = float(value)
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return np.format_float_positional(value, precision=3, unique=True, fractional=False, trim="-")
 
 
 def _line(layer, colour, width):
@@ -275,7 +305,7 @@ def _rescale_ramp(layer):
     renderer = layer.renderer()
     ramp = renderer.shader().rasterShaderFunction()
     items = [
-        QgsColorRampShader.ColorRampItem(item.value * peak, item.color, "none" if item.value == 0 else f"{item.value * peak:.3g}")
+        QgsColorRampShader.ColorRampItem(item.value * peak, item.color, "none" if item.value == 0 else readable(item.value * peak))
         for item in ramp.colorRampItemList()
     ]
     ramp.setColorRampItemList(items)
@@ -291,13 +321,24 @@ def _rescale_ramp(layer):
     renderer.setClassificationMax(peak)
 
 
+def band_description(layer):
+    """The first band's description (GDAL's; QGIS 3.22's provider API does not offer it)."""
+    provider = layer.dataProvider()
+    if hasattr(provider, "bandDescription"):
+        return provider.bandDescription(1)
+    from osgeo import gdal
+
+    dataset = gdal.Open(layer.source().split("|")[0]) if layer.source() else None
+    return dataset.GetRasterBand(1).GetDescription() if dataset is not None else ""
+
+
 def recognised_style(layer, record=None):
     """The default style that fits a layer this plugin made, known by its fields (Gi_Bin,
     COType, visits_per_shift, incident_count on lines) or, for a raster, by its provenance
     or a band described as a density ("incidents per km²"); None for anything else."""
     if layer.type() == RASTER_LAYER:
         made_by_kde = record is not None and record.get("algorithm") == "hotspotpolicing:kerneldensity"
-        return "density" if made_by_kde or " per " in layer.bandName(1) + layer.dataProvider().bandDescription(1) else None
+        return "density" if made_by_kde or " per " in layer.bandName(1) + band_description(layer) else None
     if field_named(layer, "STEP_START") and field_named(layer, "gi_bin"):
         return "cube"
     if field_named(layer, "CHANGE") and field_named(layer, "Q_VALUE"):  # before gi_bin: a change test keeps its units' fields

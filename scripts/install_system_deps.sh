@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, what the plugin, its tests and its demo need and the
-# machine lacks: QGIS with PyQGIS, numpy, scipy, GDAL's Python bindings, venv, poppler, and
-# PostgreSQL 15 with PostGIS 3 plus psycopg2 (make test runs a throw-away server: scripts/postgis.sh).
+# machine lacks: QGIS with PyQGIS, numpy, scipy, GDAL's Python bindings, venv, poppler, Xvfb (the
+# desktop under test: scripts/desktop_screenshots.py), and PostgreSQL 15 with PostGIS 3 plus
+# psycopg2 (make test runs a throw-away server: scripts/postgis.sh).
 set -euo pipefail
 packages=(qgis python3-qgis qgis-providers python3-numpy python3-scipy python3-gdal python3-matplotlib
-          python3-venv python3-pip poppler-utils
+          python3-venv python3-pip poppler-utils xvfb
           postgresql-15 postgresql-15-postgis-3 postgresql-15-postgis-3-scripts python3-psycopg2)
 missing=()
 for p in "${packages[@]}"; do

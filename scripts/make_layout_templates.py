@@ -4,7 +4,8 @@
 
 The templates are plain QGIS layouts: open one in the layout designer (Project > Import layout
 from template) to restyle it; hotspotpolicing:briefingmap fills the items by their ids:
-title, subtitle, map, legend, table, footer, note (and north_arrow, scale_bar).
+title, subtitle, map, legend, table_frame, footer, note, and north_arrow and scale_bar (outside the
+map's frame, so they hide no data).
 """
 
 import os
@@ -26,6 +27,7 @@ def build(project, width, height):
         QgsLayoutPoint,
         QgsLayoutSize,
         QgsPrintLayout,
+        QgsRectangle,
         QgsUnitTypes,
     )
     from qgis.PyQt.QtGui import QFont
@@ -37,7 +39,8 @@ def build(project, width, height):
     margin, side = 10.0, min(95.0, width * 0.34)
     portrait = height > width
     map_width = width - 2 * margin if portrait else width - 3 * margin - side
-    map_height = height * 0.5 if portrait else height - 48.0
+    map_height = height * 0.5 if portrait else height - 62.0
+    strip = 28 + map_height + 2  # under the map: scale bar and north arrow, so they hide no data
 
     def place(item, item_id, x, y, w, h):
         item.setId(item_id)
@@ -58,20 +61,21 @@ def build(project, width, height):
     label("subtitle", "Period", 11, False, margin, 19, width - 2 * margin, 7)
     map_item = place(QgsLayoutItemMap(layout), "map", margin, 28, map_width, map_height)
     map_item.setFrameEnabled(True)
-    north = place(QgsLayoutItemPicture(layout), "north_arrow", margin + map_width - 14, 30, 12, 12)
+    map_item.setExtent(QgsRectangle(0, 0, 5000, 5000 * map_height / map_width))  # a stand-in, so the scale bar has a size
+    north = place(QgsLayoutItemPicture(layout), "north_arrow", margin + map_width - 12, strip, 12, 12)
     # the arrow's svg (resources/icons/north_arrow.svg) is set when the map is made: a path
     # written here would be this machine's
     north.setLinkedMap(map_item)
-    scale = place(QgsLayoutItemScaleBar(layout), "scale_bar", margin + 2, 28 + map_height - 12, 60, 10)
+    scale = place(QgsLayoutItemScaleBar(layout), "scale_bar", margin, strip, 60, 10)
     scale.setLinkedMap(map_item)
     scale.setStyle("Single Box")
     scale.setUnits(QgsUnitTypes.DistanceUnit.DistanceMeters)
     scale.setNumberOfSegments(2)
     scale.setUnitsPerSegment(250)
     scale.setUnitLabel("m")
-    side_x, side_y = (margin, 32 + map_height) if portrait else (2 * margin + map_width, 28)
+    side_x, side_y = (margin, strip + 14) if portrait else (2 * margin + map_width, 28)
     side_w = width - 2 * margin if portrait else side
-    legend = place(QgsLayoutItemLegend(layout), "legend", side_x, side_y, side_w / (2 if portrait else 1), 90)
+    legend = place(QgsLayoutItemLegend(layout), "legend", side_x, side_y, side_w / (2 if portrait else 1), min(90, height - side_y - 22))
     legend.setTitle("Legend")
     legend.setLinkedMap(map_item)
     table = QgsLayoutItemAttributeTable.create(layout)

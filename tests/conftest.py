@@ -25,6 +25,25 @@ SAMPLE_CITY = os.path.join(PLUGINS_DIR, "sample_city.gpkg")
 shutil.copyfile(os.path.join(ROOT, "resources", "sample_data", "sample_city.gpkg"), SAMPLE_CITY)
 
 
+_EXIT_STATUS = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _EXIT_STATUS.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """End the process once pytest has reported, before Python's final garbage collection:
+    sip wrappers of Qt objects that QGIS already deleted at its exit (tasks, algorithms of
+    finished dialog runs) would be deleted a second time there and crash the interpreter
+    after every test has passed. The exit status is pytest's own."""
+    shutil.rmtree(PLUGINS_DIR, ignore_errors=True)  # what atexit would have done
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(_EXIT_STATUS[0] if _EXIT_STATUS else 0)
+
+
 @pytest.fixture(scope="session")
 def provider(qgis_processing):
     """Our Processing provider, registered once for the session."""

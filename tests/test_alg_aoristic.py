@@ -225,6 +225,10 @@ def test_a_patrol_schedule_that_follows_the_hour_profile(zones_run, tmp_path):
     result = processing.run("hotspotpolicing:patroldosage", parameters)
     rows = list(result["OUTPUT_SCHEDULE"].getFeatures())
     assert [r["weekday"] for r in rows if r["shift"] <= 3][:1] == ["Friday"]
+    for r in rows:  # real date-times, one shift a day from FIRST_DAY, for the temporal controller
+        start = r["start_time"].toPyDateTime()
+        assert start.date() == datetime.date(2026, 1, 2) + datetime.timedelta(days=r["shift"] - 1) or start.hour < 16
+        assert start.strftime("%H:%M") == r["planned_start"] and (r["end_time"].toPyDateTime() - start).seconds == 60 * r["minutes"]
     names = {f["priority_rank"]: f["name"] for f in result["OUTPUT"].getFeatures()}
 
     def hours(name, shift):

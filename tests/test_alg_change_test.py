@@ -436,6 +436,7 @@ def test_units_must_be_polygons_or_lines_and_incidents_points(tmp_path):
         geometry.translate(1e5, 1e5)
         moved.changeGeometry(feature.id(), geometry)
     moved.commitChanges()
+    del moved  # an edited layer left for the interpreter's exit crashes QGIS there
     with pytest.raises(QgsProcessingException, match="None of the .* incidents .* lies in a unit"):
         run({"INPUT": incidents, "UNITS": far, **PERIODS, "OUTPUT": str(tmp_path / "c.gpkg")})
     assert not (tmp_path / "c.gpkg").exists()
@@ -483,3 +484,31 @@ def test_geographic_layers_are_measured_in_metres(tmp_path):
     assert [(f["COUNT_BEFORE"], f["COUNT_AFTER"], f["CHANGE"]) for f in got] == [
         (f["COUNT_BEFORE"], f["COUNT_AFTER"], f["CHANGE"]) for f in expected
     ]
+
+
+def test_the_change_layer_is_shown_while_the_temporal_controller_is_within_the_periods(tmp_path):
+    """Stored with the output: the style, and the two periods as the layer's time range."""
+    import processing
+    from qgis.core import Qgis, QgsVectorLayer
+    from qgis.PyQt.QtCore import QDate
+
+    from .conftest import SAMPLE_CITY
+
+    out = processing.run(
+        "hotspotpolicing:changetest",
+        {
+            "INPUT": f"{SAMPLE_CITY}|layername=incidents",
+            "UNITS": f"{SAMPLE_CITY}|layername=beats",
+            "BEFORE_START": "2024-01-01",
+            "BEFORE_END": "2024-06-30",
+            "AFTER_START": "2025-01-01",
+            "AFTER_END": "2025-06-30",
+            "OUTPUT": str(tmp_path / "change.gpkg"),
+        },
+    )["OUTPUT"]
+    layer = QgsVectorLayer(out)
+    layer.loadDefaultStyle()  # QGIS 3.22 resets a file layer's temporal settings after its default style
+    properties = layer.temporalProperties()
+    assert properties.isActive() and properties.mode() == Qgis.VectorTemporalMode.FixedTemporalRange
+    span = properties.fixedTemporalRange()
+    assert span.begin().date() == QDate(2024, 1, 1) and span.end().date() == QDate(2025, 7, 1)

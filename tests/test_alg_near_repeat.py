@@ -161,6 +161,9 @@ def test_risk_zones_cover_where_and_until_when_risk_is_raised(chains, tmp_path):
         assert zone["DAYS_LEFT"] == end - latest
         sources = {int(s) for s in zone["SOURCE_ID"].split(", ")}
         assert sources == {int(e) + 1 for e in recent[until == end]}  # fids count from 1 in row order
+        assert (zone["RISK_FROM"].toPyDate() - START.date()).days == days[recent[until == end]].min()
+    layer.loadDefaultStyle()  # QGIS 3.22 resets a file layer's temporal settings after its default style
+    assert layer.temporalProperties().isActive()  # each zone shown from its first incident to its last day
     rng = np.random.default_rng(9)
     probes = np.concatenate([np.column_stack([x[recent], y[recent]]) + rng.uniform(-120, 120, (len(recent), 2)) for _ in range(20)])
     probes = np.vstack([probes, np.column_stack([x[recent], y[recent]])])

@@ -103,3 +103,54 @@ def test_bad_input(extra, message):
 def test_no_features():
     with pytest.raises(QgsProcessingException, match="no features"):
         run({"HOTSPOTS": hotspots([])})
+
+
+def test_defaults_patrol_the_significant_hot_spots_and_refuse_ids(tmp_path):
+    """Left as they come: the plan on optimized hot spots funds significant cells only, ranked
+    by a recognised risk field, never by cell_id; an id as risk or weight is refused."""
+    import processing
+    from qgis.core import QgsProcessingException, QgsVectorLayer
+
+    from .conftest import SAMPLE_CITY
+
+    cells = processing.run(
+        "hotspotpolicing:optimizedhotspots",
+        {
+            "INPUT": f"{SAMPLE_CITY}|layername=incidents",
+            "STUDY_AREA": f"{SAMPLE_CITY}|layername=study_area",
+            "OUTPUT": str(tmp_path / "c.gpkg"),
+        },
+    )["OUTPUT"]
+    plan = processing.run("hotspotpolicing:patroldosage", {"HOTSPOTS": cells, "OUTPUT": "memory:"})["OUTPUT"]
+    chosen = list(plan.getFeatures())
+    assert chosen and all(f["Gi_Bin"] == 3 for f in chosen)
+    significant = sorted((f["incident_count"] for f in QgsVectorLayer(cells).getFeatures() if f["Gi_Bin"] == 3), reverse=True)
+    assert sorted((f["incident_count"] for f in chosen), reverse=True) == significant[: len(chosen)]
+    with pytest.raises(QgsProcessingException, match="'cell_id' identifies"):
+        processing.run("hotspotpolicing:patroldosage", {"HOTSPOTS": cells, "RISK_FIELD": "cell_id", "OUTPUT": "memory:"})
+    with pytest.raises(QgsProcessingException, match="'incident_id' identifies"):
+        processing.run(
+            "hotspotpolicing:kerneldensity",
+            {"INPUT": f"{SAMPLE_CITY}|layername=incidents", "WEIGHT_FIELD": "incident_id", "OUTPUT": str(tmp_path / "k.tif")},
+        )
+
+
+def test_a_sparse_offence_gets_a_local_distance_band_and_its_hot_spot(tmp_path):
+    """Burglary in the last quarter of 2025 (496 incidents), no study area: the automatic band
+    stays within a fifth of the city, and the Riverside flats' burglaries make hot cells."""
+    import processing
+    from qgis.core import QgsGeometry, QgsPointXY
+
+    from .conftest import SAMPLE_CITY
+
+    result = processing.run(
+        "hotspotpolicing:optimizedhotspots",
+        {
+            "INPUT": f"{SAMPLE_CITY}|layername=incidents|subset=\"offence\" = 'burglary' AND \"occurred_at\" >= '2025-10-01'",
+            "OUTPUT": "memory:",
+        },
+    )
+    assert result["DISTANCE_USED"] <= 0.2 * 5000 and result["HOT_CELLS"] > 0
+    riverside = QgsGeometry.fromPointXY(QgsPointXY(444880.79, 4470807.42)).buffer(130, 16)
+    hot = [f for f in result["OUTPUT"].getFeatures() if f["Gi_Bin"] > 0]
+    assert any(f.geometry().intersects(riverside) for f in hot)

@@ -86,3 +86,53 @@ def test_no_numpy_cross_on_two_dimensional_vectors(monkeypatch):
     monkeypatch.setattr(np, "cross", refuse)
     parts = [np.array([[0, 0], [100, 0], [40, 0]]), np.array([[0, 300], [50, 300], [100, 310]])]
     assert self_overlapping_parts(np.concatenate(parts), np.array([3, 3]), 1.0).tolist() == [True, False]
+
+
+# --- Help for analysts (issue 19): plain words first, labels not ids, formulas in docs/methods.md ---
+ACRONYMS = {"GPS", "AVL", "PAI", "PEI", "RRI", "FDR", "HTML", "PDF", "PNG", "CRS", "UTM", "KDE"}
+HELP_OWNED_ELSEWHERE = {"briefingmap"}  # being rewritten (issue 19): drop it from here once done
+FORMULA_MARKS = ("<sub>", "<sup>", "&sigma;", "&radic;", "&sup2;", "σ", "Σ", "√", "²")
+
+
+def first_sentence(markup):
+    from hotspot_policing.processing.reports import plain_text
+
+    return re.split(r"(?<=[.?!:])\s", plain_text(markup), maxsplit=1)[0]
+
+
+def bare_ids(text, ids):
+    """Parameter ids in ``text`` that are not merely given in brackets after their label."""
+    return sorted({i for i in ids for m in re.finditer(rf"\b{i}\b", text) if text[m.start() - 1 : m.end() + 1] != f"({i})"})
+
+
+@pytest.mark.parametrize("name", [a().name() for a in ALGORITHMS])
+def test_help_starts_with_what_it_answers_in_plain_words(name):
+    found = algorithm(name)
+    sentence = first_sentence(found.help())
+    ids = {p.name() for p in found.parameterDefinitions()}
+    assert 20 < len(sentence) < 200, sentence
+    assert not ids & set(re.findall(r"\b[A-Z][A-Z0-9_]+\b", sentence)), sentence
+    assert not re.search(r"\b\w+_\w+\b|=", sentence), sentence  # no field names, no formulas
+    assert set(re.findall(r"\b[A-Z]{2,}\b", sentence)) <= ACRONYMS, sentence
+
+
+@pytest.mark.parametrize("name", [a().name() for a in ALGORITHMS])
+def test_help_keeps_formulas_in_the_methods_file(name):
+    text = algorithm(name).shortHelpString().lower()
+    assert not [mark for mark in FORMULA_MARKS if mark in text]
+    assert not re.search(r"\w\s*=\s*\(|\(\s*\w+\s*[/+-]\s*\w+\s*\)\s*/", text)
+
+
+@pytest.mark.parametrize("name", [a().name() for a in ALGORITHMS if a().name() not in HELP_OWNED_ELSEWHERE])
+def test_help_is_short_and_names_parameters_by_their_labels(name):
+    from hotspot_policing.processing.reports import plain_text
+
+    found = algorithm(name)
+    ids = {p.name() for p in found.parameterDefinitions()}
+    assert len(plain_text(found.help())) < 1500
+    assert not bare_ids(plain_text(found.help()), ids)
+    for parameter in found.parameterDefinitions():
+        assert not bare_ids(parameter.description(), ids), parameter.name()
+        assert not bare_ids(parameter.help(), ids), parameter.name()
+        for option in parameter.options() if parameter.type() == "enum" else ():
+            assert not ids & set(re.findall(r"\b[A-Z][A-Z0-9_]+\b", option)) and "=" not in option, option

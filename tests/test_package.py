@@ -18,3 +18,7 @@ def test_release_zip(tmp_path):
         assert f"hotspot_policing/{required}" in names
     assert not any(part in n for n in names for part in ("/tests/", "/benchmarks/", "/scripts/", "__pycache__", ".pyc"))
     assert path.stat().st_size < 25 * 1024 * 1024
+    # Every icon the toolbox, the menu and the layouts use ships (a new one must be added to git).
+    icons = sorted(f for f in os.listdir(os.path.join(ROOT, "resources", "icons")) if f.endswith(".svg"))
+    assert len(icons) > 6
+    assert [i for i in icons if f"hotspot_policing/resources/icons/{i}" not in names] == []

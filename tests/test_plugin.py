@@ -1,8 +1,10 @@
 """The plugin loads the way QGIS loads it, registers its provider, and unloads cleanly;
-metadata.txt has what the plugin repository requires."""
+metadata.txt has what the plugin repository requires; the menu, the toolbox groups and the
+icons follow the order of the work."""
 
 import configparser
 import os
+import re
 import subprocess
 import sys
 
@@ -97,3 +99,84 @@ def test_every_parameter_has_help_and_the_algorithm_has_a_help_string(provider, 
     assert len(algorithm.shortHelpString()) > 200
     for parameter in algorithm.parameterDefinitions():
         assert parameter.help(), parameter.name()
+
+
+class RecordingIface:
+    """Just what the plugin's GUI uses of QGIS's interface, recording the plugin menu."""
+
+    def __init__(self):
+        from qgis.PyQt.QtWidgets import QMainWindow
+
+        self.window, self.menu, self.toolbar = QMainWindow(), [], []
+
+    def mainWindow(self):  # noqa: N802 - QGIS API
+        return self.window
+
+    def addPluginToMenu(self, name, action):  # noqa: N802 - QGIS API
+        self.menu.append(action)
+
+    def removePluginMenu(self, name, action):  # noqa: N802 - QGIS API
+        self.menu.remove(action)
+
+    def addToolBarIcon(self, action):  # noqa: N802 - QGIS API
+        self.toolbar.append(action)
+
+    def removeToolBarIcon(self, action):  # noqa: N802 - QGIS API
+        self.toolbar.remove(action)
+
+
+def test_menu_lists_the_dialogs_first_then_every_algorithm_once_in_the_order_of_the_work(qgis_app, monkeypatch):
+    from hotspot_policing.plugin import DIALOGS, HotspotPolicingPlugin
+    from hotspot_policing.processing.algorithms.base import GROUPS
+
+    monkeypatch.setattr(HotspotPolicingPlugin, "initProcessing", lambda self: None)  # the session's provider stays
+    iface = RecordingIface()
+    plugin = HotspotPolicingPlugin(iface)
+    plugin.initGui()
+    texts = [action.text() for action in iface.menu]
+    assert texts[: len(DIALOGS)] == [label for label, _, _ in DIALOGS]
+    assert iface.toolbar == [iface.menu[0]]  # the detector
+    assert iface.menu[len(DIALOGS)].isSeparator()
+    submenus = [action.menu() for action in iface.menu[len(DIALOGS) + 1 :]]
+    assert all(submenus) and [m.title() for m in submenus] == [g for g in GROUPS.values() if g in texts]
+    entries = [action for menu in submenus for action in menu.actions()]
+    labels = [a.text() for a in entries]
+    expected = sorted(f"{a().displayName()}…" for a in ALGORITHMS if a().name() != "briefingmap")  # its dialog is the entry
+    assert sorted(labels) == expected
+    assert all(not a.icon().isNull() for a in iface.menu[: len(DIALOGS)] + entries)
+    shown = texts[: len(DIALOGS)] + [m.title() for m in submenus] + labels
+    openings = [" ".join(re.sub(r"^\d+\.\s*|[^\w\s]", "", text.lower()).split()[:2]) for text in shown]
+    assert len(set(openings)) == len(openings), openings  # no two entries that look the same
+    assert sum("briefing" in text.lower() for text in shown) == 1
+    plugin.unload()
+    assert iface.menu == [] and iface.toolbar == []
+
+
+def test_toolbox_groups_follow_the_work_and_icons_tell_them_apart(provider):
+    from qgis.PyQt.QtCore import QModelIndex
+    from qgis.PyQt.QtSvg import QSvgRenderer
+
+    from hotspot_policing.processing.algorithms.base import GROUP_ICONS, GROUPS
+
+    algorithms = [QgsApplication.processingRegistry().algorithmById(f"hotspotpolicing:{a().name()}") for a in ALGORITHMS]
+    assert {a.groupId() for a in algorithms} == set(GROUPS) == set(GROUP_ICONS)
+    # The toolbox sorts groups by name: the numbers keep them in the order of the work.
+    assert sorted(GROUPS.values()) == list(GROUPS.values())
+    icons_of = {g: {os.path.basename(a.svgIconPath()) for a in algorithms if a.groupId() == g} for g in GROUPS}
+    for group, icons in icons_of.items():
+        assert f"{GROUP_ICONS[group]}.svg" not in set().union(*(i for g, i in icons_of.items() if g != group)), group
+        for other, other_icons in icons_of.items():
+            assert other == group or not icons & other_icons, (group, other)
+    for algorithm in algorithms:
+        assert QSvgRenderer(algorithm.svgIconPath()).isValid(), algorithm.svgIconPath()
+        assert not algorithm.icon().isNull()
+    assert len({GROUP_ICONS[g] for g in GROUPS}) == len(GROUPS)
+
+    from qgis.gui import QgsProcessingToolboxProxyModel
+
+    model = QgsProcessingToolboxProxyModel(None, QgsApplication.processingRegistry())
+    model.sort(0)
+    root = QModelIndex()
+    ours = next(model.index(r, 0, root) for r in range(model.rowCount(root)) if model.data(model.index(r, 0, root)) == "Hot Spot Policing")
+    shown = [model.data(model.index(r, 0, ours)) for r in range(model.rowCount(ours))]
+    assert shown == list(GROUPS.values())

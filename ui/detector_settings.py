@@ -3,8 +3,9 @@ settings apart from its GUI): plain data that presets store, and the public Proc
 algorithms it turns into, so every run can be repeated in a model or with qgis_process."""
 
 import os
+import re
 import shlex
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, timedelta
 
 from ..processing.algorithms.grid import CellShape
@@ -15,8 +16,12 @@ SEGMENT_COUNTS = "hotspotpolicing:assignincidents"
 HOT_STREETS = "hotspotpolicing:hotstreets"
 EMERGING = "hotspotpolicing:emerginghotspots"
 NEAR_REPEAT = "hotspotpolicing:nearrepeat"
-DETECTORS = (KERNEL_DENSITY, OPTIMIZED, SEGMENT_COUNTS, HOT_STREETS, EMERGING, NEAR_REPEAT)
-SEGMENT_DETECTORS = (SEGMENT_COUNTS, HOT_STREETS)
+NETWORK_DENSITY = "hotspotpolicing:networkkde"
+WHEN = "hotspotpolicing:aoristic"
+# The dialog's choices, in its order (presets store the id, so new ones can go anywhere)
+DETECTORS = (KERNEL_DENSITY, OPTIMIZED, SEGMENT_COUNTS, HOT_STREETS, EMERGING, NEAR_REPEAT, NETWORK_DENSITY, WHEN)
+STREET_DETECTORS = (SEGMENT_COUNTS, HOT_STREETS, NETWORK_DENSITY)  # they need the street centre-lines
+TIME_DETECTORS = (EMERGING, NEAR_REPEAT, WHEN)  # they need the date field
 STREET_SEGMENTS = "hotspotpolicing:streetsegments"
 PATROL_PLAN = "hotspotpolicing:patroldosage"
 CHANGE_TEST = "hotspotpolicing:changetest"
@@ -32,21 +37,26 @@ RISK_FIELDS = {
     SEGMENT_COUNTS: ("incident_count", "incidents_per_km"),
     HOT_STREETS: ("incident_count", "weight_sum", "incidents_per_km"),
 }
-# File names of the results (in the chosen folder) and their formats
+# Each result: its file name (in the chosen folder), format, and what its layer is called on
+# the map after the offence and before the period ("Burglary hot spots, 1 Oct - 31 Dec 2025")
 RESULT_NAMES = {
-    KERNEL_DENSITY: ("density", "tif"),
-    OPTIMIZED: ("hot_spots", "gpkg"),
-    SEGMENT_COUNTS: ("street_segments", "gpkg"),
-    HOT_STREETS: ("hot_streets", "gpkg"),
-    EMERGING: ("emerging_hot_spots", "gpkg"),
-    NEAR_REPEAT: ("near_repeat_risk_zones", "gpkg"),
-    "near_repeat_table": ("near_repeat_table", "gpkg"),
-    "near_repeat_report": ("near_repeat_report", "html"),
-    CHANGE_TEST: ("change_per_place", "gpkg"),
-    "change_report": ("change_per_place", "html"),
-    INTERVENTION: ("operation_effect", "html"),
-    PATROL_PLAN: ("patrol_plan", "gpkg"),
+    KERNEL_DENSITY: ("density", "tif", "density"),
+    OPTIMIZED: ("hot_spots", "gpkg", "hot spots"),
+    SEGMENT_COUNTS: ("street_segments", "gpkg", "incidents per street segment"),
+    HOT_STREETS: ("hot_streets", "gpkg", "hot streets"),
+    EMERGING: ("emerging_hot_spots", "gpkg", "emerging hot spots"),
+    NEAR_REPEAT: ("near_repeat_risk_zones", "gpkg", "near repeat risk zones"),
+    "near_repeat_table": ("near_repeat_table", "gpkg", "near repeat Knox ratios"),
+    "near_repeat_report": ("near_repeat_report", "html", "near repeat report"),
+    NETWORK_DENSITY: ("street_density", "gpkg", "density along the streets"),
+    WHEN: ("weekday_hour", "gpkg", "by weekday and hour"),
+    "when_report": ("weekday_hour_report", "html", "weekday and hour report"),
+    CHANGE_TEST: ("change_per_place", "gpkg", "change per place"),
+    "change_report": ("change_per_place", "html", "change report"),
+    INTERVENTION: ("operation_effect", "html", "operation effect report"),
+    PATROL_PLAN: ("patrol_plan", "gpkg", "patrol plan"),
 }
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True)
@@ -71,7 +81,7 @@ class Result:
 
     path: str
     extension: str
-    label: str = ""  # the name it gets on the map (default: the detector's)
+    label: str = ""  # the name it gets on the map
 
 
 SCRATCH = "TEMPORARY_OUTPUT"  # an output only a later step reads
@@ -80,12 +90,16 @@ SCRATCH = "TEMPORARY_OUTPUT"  # an output only a later step reads
 @dataclass
 class DetectorSettings:
     """The dialog's choices. ``start`` and ``end`` are ISO date-times of the period; presets
-    keep its length (``days``) instead, so a preset is always about the latest days."""
+    keep its length in whole days (``days``) instead, applied back from the data's last day,
+    so a preset is always about the latest days of the data. The offences are values of
+    ``offence_field`` (none: every offence); ``filter`` is a further QGIS expression."""
 
     layer: str = ""
     date_field: str = ""
     use_period: bool = True
     days: int = 28
+    offence_field: str = ""
+    offences: list = field(default_factory=list)
     filter: str = ""
     detector: str = KERNEL_DENSITY
     size: float = 0.0
@@ -110,15 +124,52 @@ class DetectorSettings:
         known = {f.name for f in fields(cls)}
         return cls(**{key: value for key, value in data.items() if key in known})
 
-    def expression(self):
-        """The period and the offence filter as one QGIS expression ("" for none)."""
+    def offence_expression(self):
+        """The offences picked and the further filter as one QGIS expression ("" for none)."""
         parts = []
-        if self.date_field and self.use_period and self.start and self.end:
-            field = self.date_field.replace('"', '""')
-            parts.append(f"\"{field}\" >= to_datetime('{self.start}') AND \"{field}\" <= to_datetime('{self.end}')")
+        if self.offence_field and self.offences:
+            values = ", ".join("'{}'".format(str(value).replace("'", "''")) for value in self.offences)
+            parts.append(f"{quoted(self.offence_field)} IN ({values})")
         if self.filter.strip():
             parts.append(f"({self.filter})")
         return " AND ".join(parts)
+
+    def expression(self):
+        """The period, the offences and the filter as one QGIS expression ("" for none)."""
+        parts = []
+        if self.date_field and self.use_period and self.start and self.end:
+            field_name = quoted(self.date_field)
+            parts.append(f"{field_name} >= to_datetime('{self.start}') AND {field_name} <= to_datetime('{self.end}')")
+        if self.offence_expression():
+            parts.append(self.offence_expression())
+        return " AND ".join(parts)
+
+    def offence(self):
+        """The offence in words for a layer's name: the ones picked, else the value of a
+        filter such as "offence" = 'burglary', else "" (several: "3 offences")."""
+        names = [str(value).replace("_", " ") for value in self.offences] if self.offence_field else []
+        if not names:
+            match = re.fullmatch(r"""\s*"?[\w ]+"?\s*=\s*'([^']+)'\s*""", self.filter)
+            names = [match.group(1).replace("_", " ")] if match else []
+        if len(names) > 3:
+            return f"{len(names)} offences"
+        return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
+    def period(self):
+        """The period in words ("1 Oct - 31 Dec 2025"; "" when there is none)."""
+        if not (self.use_period and self.start and self.end):
+            return ""
+        start, end = date.fromisoformat(self.start[:10]), date.fromisoformat(self.end[:10])
+        last = f"{end.day} {MONTHS[end.month - 1]} {end.year}"
+        if start == end:
+            return last
+        first = f"{start.day} {MONTHS[start.month - 1]}" + (f" {start.year}" if start.year != end.year else "")
+        return f"{first} - {last}"
+
+    def title(self, what):
+        """A result's name on the map: offence, what it is, period ("Burglary hot spots, 1 Oct - 31 Dec 2025")."""
+        name = " ".join(part for part in (self.offence(), what) if part)
+        return ", ".join(part for part in (name[:1].upper() + name[1:], self.period()) if part)
 
     def can_plan(self):
         return self.detector in RISK_FIELDS
@@ -157,10 +208,18 @@ class DetectorSettings:
         elif self.detector == NEAR_REPEAT:  # the Knox test, and zones of raised risk round the latest incidents
             outputs = {
                 "OUTPUT_RISK": result,
-                "OUTPUT_TABLE": self._result("near_repeat_table", "Near repeat: Knox ratios"),
-                "OUTPUT_HTML": self._result("near_repeat_report", "Report"),
+                "OUTPUT_TABLE": self._result("near_repeat_table"),
+                "OUTPUT_HTML": self._result("near_repeat_report"),
             }
             found = add(NEAR_REPEAT, {"INPUT": incidents, "TIME_FIELD": self.date_field, **outputs})
+        elif self.detector == NETWORK_DENSITY:  # the centre-lines are cut at junctions inside
+            streets = {"NETWORK": Layer(self.streets), "SNAP_TOLERANCE": SNAP_TOLERANCE}
+            found = add(NETWORK_DENSITY, {"INPUT": incidents, **streets, "BANDWIDTH": self.size, "OUTPUT": result})
+        elif self.detector == WHEN:  # weekday x hour over the period's days
+            parameters = {"INPUT": incidents, "FROM_FIELD": self.date_field}
+            if self.use_period and self.start and self.end:
+                parameters |= {"START": self.start[:10], "END": self.end[:10]}
+            found = add(WHEN, parameters | {"OUTPUT_TABLE": result, "OUTPUT_HTML": self._result("when_report")})
         else:
             streets = {"STREETS": Layer(self.streets), "SNAP_TOLERANCE": SNAP_TOLERANCE}
             found = add(HOT_STREETS, {"INCIDENTS": incidents, **streets, "OUTPUT": result})
@@ -193,22 +252,23 @@ class DetectorSettings:
         """Change per place of the hot spots found, or the effect of patrolling them, the
         period against the one before it, on the incidents of the offence filter."""
         incidents = Layer(self.layer)
-        if self.filter.strip():
-            incidents = add(EXTRACT, {"INPUT": incidents, "EXPRESSION": self.filter, "OUTPUT": SCRATCH})
+        if self.offence_expression():
+            incidents = add(EXTRACT, {"INPUT": incidents, "EXPRESSION": self.offence_expression(), "OUTPUT": SCRATCH})
         before_start, before_end, after_start, after_end = self.periods()
         dates = {"BEFORE_START": before_start, "BEFORE_END": before_end, "AFTER_START": after_start, "AFTER_END": after_end}
         if self.evaluate == CHANGE_TEST:
-            outputs = {"OUTPUT": self._result(CHANGE_TEST, "Change per place"), "OUTPUT_HTML": self._result("change_report", "Report")}
+            outputs = {"OUTPUT": self._result(CHANGE_TEST), "OUTPUT_HTML": self._result("change_report")}
             add(CHANGE_TEST, {"INPUT": incidents, "TIME_FIELD": self.date_field, "UNITS": places, **dates, **outputs})
         else:
             where = {"STUDY_AREA": area} if area is not None else {}
-            outputs = {"OUTPUT_HTML": self._result(INTERVENTION, "Report")}
+            outputs = {"OUTPUT_HTML": self._result(INTERVENTION)}
             add(INTERVENTION, {"TARGETS": places, "INCIDENTS": incidents, "TIME_FIELD": self.date_field, **where, **dates, **outputs})
 
-    def _result(self, algorithm, label=""):
+    def _result(self, algorithm):
         """Where ``algorithm``'s result goes: a new file in the folder (never over an
         earlier run's), named after what it holds and the period's last day."""
-        name, extension = RESULT_NAMES[algorithm]
+        name, extension, what = RESULT_NAMES[algorithm]
+        label = self.title(what)
         if not self.folder:
             return Result("", extension, label)
         stem = os.path.join(self.folder, f"{name}_{self.end[:10]}" if self.end and self.use_period else name)
@@ -217,6 +277,11 @@ class DetectorSettings:
             number += 1
             path = f"{stem}_{number}.{extension}"
         return Result(path, extension, label)
+
+
+def quoted(name):
+    """A field name in a QGIS expression."""
+    return '"{}"'.format(name.replace('"', '""'))
 
 
 def time_unit_for(days):

@@ -21,7 +21,7 @@ from ..sinks import Column, points_wkb
 from .base import IncidentAlgorithm, stage
 from .street_segments import usable_lines
 
-INTERSECTION_RULES = ("Nearest segment (ties to the first in the layer)", "Separate intersection units")
+INTERSECTION_RULES = ("Nearest street segment", "Separate intersection units")
 
 
 class IntersectionRule(IntEnum):
@@ -39,23 +39,16 @@ class AssignIncidents(IncidentAlgorithm, name="assignincidents", group="streetse
     DISPLAY_NAME = "Assign incidents to street segments"
     TAGS = "street segment,snap,nearest,count,micro places,crime concentration"
     HELP = (
-        "<p>Snaps every incident to its nearest street segment within TOLERANCE and counts the "
-        "incidents (and sums WEIGHT_FIELD, e.g. harm) per segment: the unit of street-segment "
-        "hot spot policing (Weisburd et al.).</p>"
-        "<p><b>Method.</b> Exact Euclidean point-to-segment distance, found through a "
-        "KD-tree of points sampled along the segments and verified against the exact distance, "
-        "so no pair is missed and no loop runs over all pairs. An incident equidistant from "
-        "several segments (e.g. exactly at a junction) goes to the lowest segment id; the log "
-        "says how many did.</p>"
-        "<p><b>Intersections.</b> 'Nearest segment' assigns every incident to a segment. "
-        "'Separate intersection units' (as Braga et al. in Boston) gives incidents within "
-        "INTERSECTION_RADIUS of a junction where three or more segment ends meet to that "
-        "intersection instead (optional output of intersections with their counts).</p>"
-        "<p><b>Output.</b> The segments with incident_count, weight_sum (with a weight field) and "
-        "incidents_per_km; optionally the incidents with segment_id and snap_distance (NULL when "
-        "no segment is within the tolerance or the incident went to an intersection). "
-        "Unmatched incidents are counted in the log. Segments without SEGMENT_ID_FIELD get a "
-        "segment_id (their order, from 1).</p>"
+        "<p>How many incidents happened on each street segment? Every incident goes to its nearest street segment "
+        "within the <i>Snapping tolerance</i>, and each segment gets its count (and the sum of the <i>Weight "
+        "field</i>, e.g. harm).</p>"
+        "<p>An incident exactly as near to two segments (at a junction) goes to the one with the lowest id. With "
+        "<i>Incidents at intersections</i> set to separate intersection units, incidents within the <i>Intersection "
+        "radius</i> of a junction of three or more segments count for that intersection instead (as in Braga's Boston "
+        "studies). Incidents farther than the tolerance from every segment are counted in the log.</p>"
+        "<p><b>Result.</b> The segments with incident_count, weight_sum and incidents_per_km; optionally the "
+        "incidents with their segment_id and snap_distance (empty when unmatched), and the intersections with their "
+        "counts. Segments without a <i>Segment id field</i> are numbered in their order.</p>"
     )
 
     def initAlgorithm(self, config=None):

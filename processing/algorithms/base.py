@@ -31,17 +31,35 @@ from ..reports import LABELS, plain_text
 from ..sinks import Writer
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ICON_PATH = os.path.join(PLUGIN_DIR, "resources", "icons", "hotspot_policing.svg")
+ICONS_DIR = os.path.join(PLUGIN_DIR, "resources", "icons")
+ICON_PATH = os.path.join(ICONS_DIR, "hotspot_policing.svg")
 METHODS_PATH = os.path.join(PLUGIN_DIR, "docs", "methods.md")
 
-# Group ids are stable (models store them); the names are what the toolbox shows.
+# Group ids are stable (models store them); the names are what the toolbox shows. The toolbox
+# sorts groups by name, so the numbers list them in the order of the work: find, when, streets,
+# plan, evaluate, brief. The menu follows the same order.
 GROUPS = {
-    "hotspotdetection": "Hot spot detection",
-    "streetsegments": "Street segments",
-    "when": "When: time patterns",
-    "patroldosage": "Patrol dosage",
-    "maps": "Maps",
+    "hotspotdetection": "1. Where: hot spots",
+    "when": "2. When: time patterns",
+    "streetsegments": "3. Street segments",
+    "patroldosage": "4. Patrol plans",
+    "evaluation": "5. Did it work",
+    "maps": "6. Maps",
 }
+# Each group's icon (resources/icons/<name>.svg); an algorithm may pick its own on its class line.
+GROUP_ICONS = {
+    "hotspotdetection": "density",
+    "when": "clock",
+    "streetsegments": "street",
+    "patroldosage": "patrol",
+    "evaluation": "check",
+    "maps": "map",
+}
+
+
+def icon_path(name):
+    """The path of resources/icons/<name>.svg."""
+    return os.path.join(ICONS_DIR, f"{name}.svg")
 
 
 def stage(feedback, start, end):
@@ -58,8 +76,9 @@ def stage(feedback, start, end):
 
 INPUT_RULES = (
     "<p>Inputs are never changed and an output may not replace one. Layers need a CRS; features without a geometry are "
-    "left out and counted; output fields that already exist are replaced. Bad values are refused naming the field and "
-    "feature (README: Awkward input).</p>"
+    "left out and counted; output fields that already exist are replaced. Distances are in the layer's units; a layer in "
+    "degrees is measured in metres in its UTM zone. Bad values are refused naming the field and feature (README: Awkward "
+    "input).</p>"
 )
 
 
@@ -69,16 +88,19 @@ class HotspotAlgorithm(QgsProcessingAlgorithm):
     ``self.reader`` and ``self.writer``."""
 
     GROUP_ID = "hotspotdetection"
+    ICON = None  # resources/icons/<ICON>.svg; None: the group's icon
     METHODS_SECTION = None  # the section of docs/methods.md with the method's formulas
     NAME = DISPLAY_NAME = TAGS = HELP = ""  # id, toolbox name, search tags (comma separated), help (HTML)
 
-    def __init_subclass__(cls, name=None, group=None, methods=None, **kwargs):
+    def __init_subclass__(cls, name=None, group=None, methods=None, icon=None, **kwargs):
         """``class KernelDensity(HotspotAlgorithm, name="kerneldensity", methods="1")``: the id,
-        the toolbox group and the docs/methods.md section, on the class line."""
+        the toolbox group, the docs/methods.md section and the icon (else the group's), on the
+        class line."""
         super().__init_subclass__(**kwargs)
         cls.NAME = name or cls.NAME
         cls.GROUP_ID = group or cls.GROUP_ID
         cls.METHODS_SECTION = methods or cls.METHODS_SECTION
+        cls.ICON = icon or cls.ICON
 
     def name(self):
         return self.NAME
@@ -105,7 +127,10 @@ class HotspotAlgorithm(QgsProcessingAlgorithm):
         return self.GROUP_ID
 
     def icon(self):
-        return QIcon(ICON_PATH)
+        return QIcon(self.svgIconPath())
+
+    def svgIconPath(self):  # noqa: N802 - QGIS API
+        return icon_path(self.ICON or GROUP_ICONS[self.GROUP_ID])
 
     def shortHelpString(self):
         note = ""
@@ -237,10 +262,10 @@ class IncidentAlgorithm(HotspotAlgorithm):
     def read_incidents(self, parameters, context, crs, fields=(), keep=False, progress=None):
         """The incident points in ``crs`` and their checked weights (None without a weight
         field). ``fields``: more fields to read (ALL_FIELDS to write the incidents back)."""
-        source = self.reader.source(self.INCIDENTS, needs=POINTS)
+        self.reader.source(self.INCIDENTS, needs=POINTS)
         weight_field = self.parameterAsString(parameters, self.WEIGHT_FIELD, context) or None
         if weight_field:
-            weight_field = self.reader.existing_field(weight_field, self.WEIGHT_FIELD, source)
+            weight_field = self.reader.amount_field(self.WEIGHT_FIELD, self.INCIDENTS)
         wanted = fields if isinstance(fields, str) else list(fields) + ([weight_field] if weight_field else [])
         incidents = self.reader.read(self.INCIDENTS, crs, wanted, keep=keep, progress=progress)
         if incidents.skipped:

@@ -44,7 +44,7 @@ class PeriodAlgorithm(IncidentAlgorithm):
         (
             AFTER_START,
             "After period: first day",
-            "First day of the period after (e.g. 2025-01-01); it may start later than the day after BEFORE_END.",
+            "First day of the period after (e.g. 2025-01-01); it may start later than the day after the before period.",
         ),
         (AFTER_END, "After period: last day (inclusive)", "Last day of the period after, included to 23:59:59 (e.g. 2025-12-31)."),
     )
@@ -163,7 +163,7 @@ class PeriodAlgorithm(IncidentAlgorithm):
         return (before_end - before_start) / DAY, (after_end - after_start) / DAY
 
 
-class ChangeTest(PeriodAlgorithm, name="changetest", group="when", methods="5.1"):
+class ChangeTest(PeriodAlgorithm, name="changetest", group="evaluation", methods="5.1"):
     INCIDENTS = INPUT = "INPUT"
     UNITS, UNIT_ID_FIELD, ALPHA, SNAP_TOLERANCE = "UNITS", "UNIT_ID_FIELD", "ALPHA", "SNAP_TOLERANCE"
     OUTPUT, OUTPUT_HTML = "OUTPUT", "OUTPUT_HTML"
@@ -171,27 +171,18 @@ class ChangeTest(PeriodAlgorithm, name="changetest", group="when", methods="5.1"
     DISPLAY_NAME = "Change per place between two periods"
     TAGS = "change,before,after,increase,decrease,trend,significance,binomial,poisson,evaluation,did it work,street segments"
     HELP = (
-        "<p>Where did crime change between a before and an after period by more than chance would explain? "
-        "For every unit (street segment, grid cell, beat, hot spot) the incidents of each period are counted "
-        "and the change in incidents per day is tested.</p>"
-        "<p><b>Periods.</b> BEFORE_START to BEFORE_END and AFTER_START to AFTER_END are dates; an end date "
-        "includes its whole day (to 23:59:59). The periods may differ in length and need not touch; they may "
-        "not overlap. Incidents outside both periods are left out.</p>"
-        "<p><b>Units.</b> Polygons (an incident counts for the polygon holding it; where polygons overlap, "
-        "the first) or street segments (an incident counts for the nearest segment within SNAP_TOLERANCE, "
-        "as 'Assign incidents to street segments').</p>"
-        "<p><b>Test.</b> Given a unit's n = before + after incidents, if its rate per day did not change the "
-        "after count is Binomial(n, days after / (days before + days after)): the exact conditional test of "
-        "two Poisson counts (Przyborowski &amp; Wilenski 1940), two-sided as scipy.stats.binomtest and R's "
-        "binom.test. With thousands of units some change by chance: Q_VALUE is the Benjamini-Hochberg (1995) "
-        "adjusted p-value over the units with at least one incident, and a unit is a significant increase "
-        "or decrease when Q_VALUE &le; ALPHA (0.05): among the units flagged, at most 5 % are expected to be "
-        "false alarms.</p>"
-        "<p><b>Output.</b> Every unit with its own fields and COUNT_BEFORE, COUNT_AFTER, RATE_RATIO (incidents "
-        "per day after / before: 0.5 is half as many; empty when there were none before), P_VALUE, Q_VALUE "
-        "(empty for a unit with no incident in either period) and CHANGE ('Significant increase', 'Significant "
-        "decrease', 'No significant change'), drawn red, blue and grey. OUTPUT_HTML: a summary and the units "
-        "that changed most.</p>"
+        "<p>Where did crime change between two periods by more than chance? For every place (street segment, grid "
+        "cell, beat, hot spot) the incidents before and after are counted and the change in incidents per day is "
+        "tested, so a place that went from 2 to 4 incidents is not called a doubling when chance explains it.</p>"
+        "<p>Give the <i>Incidents</i> with their <i>Time field</i>, the <i>Units</i> (polygons, or street segments: "
+        "an incident counts for the nearest within the snapping tolerance) and the first and last day of each period "
+        "(last days included). The periods may differ in length but may not overlap. With thousands of places some "
+        "change by chance: the <i>False discovery rate</i> (0.05) caps the share of false alarms among the places "
+        "flagged.</p>"
+        "<p><b>Reading the result.</b> Every place with COUNT_BEFORE, COUNT_AFTER, RATE_RATIO (incidents per day after "
+        "/ before: 0.5 is half as many; empty with none before), P_VALUE, Q_VALUE and CHANGE: significant increase "
+        "(red), significant decrease (blue) or no significant change (grey). The report lists the places that changed "
+        "most.</p>"
     )
 
     def initAlgorithm(self, config=None):
@@ -207,7 +198,7 @@ class ChangeTest(PeriodAlgorithm, name="changetest", group="when", methods="5.1"
         )
         self.add_period_parameters()
         alpha_help = "A unit is a significant change when its Q_VALUE (the false discovery rate) is at most this."
-        self.add_number(self.ALPHA, "False discovery rate (ALPHA)", 0.05, alpha_help, minimum=0.0, maximum=1.0)
+        self.add_number(self.ALPHA, "False discovery rate", 0.05, alpha_help, minimum=0.0, maximum=1.0)
         snap_help = "With street segments: incidents farther than this from every segment are not counted."
         self.add_distance(self.SNAP_TOLERANCE, "Snapping tolerance (segments)", 30.0, self.UNITS, snap_help, advanced=True)
         self.add(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Change per place")), "Every unit with its counts and change.")

@@ -24,19 +24,14 @@ class Concentration(HotspotAlgorithm, name="concentration", group="streetsegment
     DISPLAY_NAME = "Crime concentration (Lorenz curve, Gini)"
     TAGS = "concentration,gini,lorenz,law of crime concentration,weisburd,street segments,micro places"
     HELP = (
-        "<p>How concentrated crime is across units (street segments, cells, addresses): the "
-        "share of units that hold 50 % and 25 % of the incidents (Weisburd 2015's law of crime "
-        "concentration: about 50 % of crime on 2-6 % of street segments), the Lorenz curve and "
-        "the Gini coefficient.</p>"
-        "<p><b>Method.</b> Units are sorted by count, most affected first; the share for 50 % is "
-        "the fewest units whose counts reach half the total, as a percentage of <i>all</i> units "
-        "(zeros included). Gini = (2 &Sigma; i x<sub>(i)</sub> / C &minus; (N + 1)) / N. When "
-        "incidents are fewer than units, the ordinary Gini overstates concentration; the "
-        "generalized Gini (Bernasco &amp; Steenbeek 2017, <i>J. Quant. Criminol.</i> 33) "
-        "compares with the most equal distribution the incidents allow: G' = max(1, N/C)(G "
-        "&minus; 1) + 1.</p>"
-        "<p>Units with no value in the field count as zero. The figures are algorithm results "
-        "(for models) and an HTML report with the Lorenz curve.</p>"
+        "<p>How concentrated is crime? The share of places (street segments, cells, addresses) that hold half and a "
+        "quarter of the incidents, the Lorenz curve and the Gini coefficient. The law of crime concentration: about "
+        "half of crime falls on 2-6 % of street segments (Weisburd 2015).</p>"
+        "<p>Give every place, those without crime included (e.g. the output of 'Assign incidents to street segments'), "
+        "and the <i>Count field</i>; an empty value counts as zero. When incidents are fewer than places, the ordinary "
+        "Gini overstates concentration; the generalized Gini (Bernasco &amp; Steenbeek 2017) allows for it.</p>"
+        "<p><b>Result.</b> The figures as results (PCT_UNITS_50, PCT_UNITS_25, GINI, GENERALIZED_GINI, ...) and an "
+        "HTML report with the Lorenz curve.</p>"
     )
 
     def initAlgorithm(self, config=None):
@@ -55,7 +50,7 @@ class Concentration(HotspotAlgorithm, name="concentration", group="streetsegment
         self.add_results(RESULTS)
 
     def process(self, parameters, context, feedback):
-        field = self.reader.field(self.FIELD, self.INPUT, COUNT_NAMES, accept=is_count)
+        field = self.reader.amount_field(self.FIELD, self.INPUT, COUNT_NAMES, accept=is_count)
         units = self.reader.read(self.INPUT, None, [field], geometry=False, progress=stage(feedback, 0, 60))
         raw = checked_amounts(units.numbers(field), field, "count", units.ids)
         missing = int(np.isnan(raw).sum())

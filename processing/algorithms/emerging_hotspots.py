@@ -2,7 +2,6 @@
 sporadic or oscillating: a space-time cube, Gi* over the whole cube, a Mann-Kendall trend per
 place and ArcGIS's 17 categories."""
 
-import datetime
 import html
 from dataclasses import dataclass
 
@@ -22,7 +21,7 @@ from ...core import emerging, local_stats
 from ...core import weights as spatial_weights
 from ..compat import DOUBLE, LINE_SOURCE, POLYGON_SOURCE
 from ..layers import ALL_FIELDS, LINES, POLYGONS, TIME_NAMES, is_time
-from ..reports import figure, image, number, page
+from ..reports import day, figure, image, number, page, wall_clock
 from ..sinks import Column, polygons_wkb
 from .base import IncidentAlgorithm, stage
 from .grid import CELL_SHAPES, CellShape, cells_of, make_grid
@@ -51,24 +50,18 @@ class EmergingHotspots(IncidentAlgorithm, name="emerginghotspots", group="when",
     DISPLAY_NAME = "Emerging hot spots (space-time trends)"
     TAGS = "emerging,hot spot,space-time,cube,trend,mann-kendall,gi*,new,intensifying,persistent,diminishing,sporadic,crime"
     HELP = (
-        "<p>Where crime is getting worse and where it is easing: the categories of ArcGIS's Emerging Hot Spot "
-        "Analysis (New, Consecutive, Intensifying, Persistent, Diminishing, Sporadic, Oscillating and Historical hot "
-        "or cold spots, or No Pattern Detected) for grid cells, hexagons, your own beats or street segments.</p>"
-        "<p><b>Cube.</b> Incidents are counted (or their WEIGHT_FIELD summed) per place and calendar step: "
-        "TIME_STEP x TIME_UNIT, days from midnight, weeks from Monday, months from the 1st, years from 1 January. "
-        "START and END (inclusive) bound the period; by default it runs from the first incident's step to the last "
-        "incident's day. A last step that END cuts short is left out (the log says so). At least 10 steps are needed. "
-        "Places with no incident in any step are not analysed and read No Pattern Detected.</p>"
-        "<p><b>Statistic.</b> Gi* of every bin against the whole cube: a bin's neighbourhood is its place and the "
-        "places whose centres lie within NEIGHBORHOOD_DISTANCE (0: the median distance to the 8th nearest place), in "
-        "its step and the NEIGHBORHOOD_STEPS steps before. p-values are analytical (or from PERMUTATIONS, repeatable "
-        "with SEED), FDR-corrected by default. Each place's series of z-scores is tested for a trend with "
-        "Mann-Kendall (TREND_Z, TREND_P; significant at 0.05).</p>"
-        "<p><b>Outputs.</b> OUTPUT: every place with PATTERN, PATTERN_CODE (ArcGIS's codes: 1-8 hot, -1 to -8 "
-        "cold, 0 none), TREND_Z, TREND_P, HOT_STEPS, COLD_STEPS, INCIDENT_COUNT. OUTPUT_CUBE: one feature per place "
-        "and step with STEP_START, STEP_END, COUNT, GiZScore, GiPValue and Gi_Bin, set up for the temporal "
-        "controller (play it with View > Panels > Temporal Controller). OUTPUT_HTML: the number of places in each "
-        "category and the counts over time of the busiest places.</p>"
+        "<p>Where is crime getting worse, and where is it easing? Sorts each place (hexagon, grid cell, beat or "
+        "street segment) into the categories of ArcGIS's Emerging Hot Spot Analysis: new, consecutive, intensifying, "
+        "persistent, diminishing, sporadic, oscillating or historical hot spot (or cold spot), or no pattern.</p>"
+        "<p>Give the <i>Incidents</i> with their <i>Time field</i>, and your own <i>Zones</i> or none (cells are "
+        "made). Incidents are counted per place and time step (<i>Time step</i> x <i>Time unit</i>: a month by "
+        "default) from the <i>Start date</i> to the <i>End date</i>; at least 10 steps are needed, and a last step "
+        "the end date cuts short is left out. Each place and step is tested for a hot spot against its neighbours "
+        "in space and time, and each place's series for a trend.</p>"
+        "<p><b>Reading the result.</b> Every place with PATTERN (in words), PATTERN_CODE, TREND_Z and TREND_P (the "
+        "trend and its significance), HOT_STEPS, COLD_STEPS and INCIDENT_COUNT. The optional <i>Space-time cube</i> has "
+        "one feature per place and step (STEP_START, STEP_END, COUNT, Gi_Bin) to play with the temporal controller; "
+        "the <i>Summary report</i> counts the places per category.</p>"
     )
 
     def initAlgorithm(self, config=None):
@@ -79,7 +72,7 @@ class EmergingHotspots(IncidentAlgorithm, name="emerginghotspots", group="when",
         zones = QgsProcessingParameterFeatureSource(
             self.ZONES, self.tr("Zones (beats, segments)"), [POLYGON_SOURCE, LINE_SOURCE], optional=True
         )
-        self.add(zones, "Optional polygons or street segments to count in. Empty: a grid of CELL_SHAPE cells.")
+        self.add(zones, "Optional polygons or street segments to count in. Empty: a grid of cells (Cell shape, Cell size).")
         zone_id = QgsProcessingParameterField(self.ZONE_ID_FIELD, self.tr("Zone id field"), None, self.ZONES, optional=True)
         self.add(zone_id, "The zones' identifier, written into the cube. Empty: the feature id, as zone_id.")
         self.add_enum(self.CELL_SHAPE, "Cell shape (without zones)", CELL_SHAPES, CellShape.HEXAGON, "Square cells or hexagons.")
@@ -87,7 +80,7 @@ class EmergingHotspots(IncidentAlgorithm, name="emerginghotspots", group="when",
         self.add_distance(self.CELL_SIZE, "Cell size (0 = automatic)", 0.0, self.INCIDENTS, size_help)
         area = QgsProcessingParameterFeatureSource(self.STUDY_AREA, self.tr("Study area (without zones)"), [POLYGON_SOURCE], optional=True)
         self.add(area, "Optional polygons: cells whose centre lies in them are made; incidents elsewhere are left out.")
-        self.add_number(self.TIME_STEP, "Time step (number of units)", 1, "Length of each step in TIME_UNIT.", integer=True, minimum=1)
+        self.add_number(self.TIME_STEP, "Time step (number of units)", 1, "Number of time units per step.", integer=True, minimum=1)
         self.add_enum(self.TIME_UNIT, "Time unit", TIME_UNITS, 2, "Calendar unit of a step: days, weeks (from Monday), months, years.")
         self.add_date(self.START, "Start date", "First day of the period (empty: the first incident's step).")
         self.add_date(self.END, "End date (inclusive)", "Last day of the period (empty: the last incident's day).")
@@ -213,7 +206,7 @@ class EmergingHotspots(IncidentAlgorithm, name="emerginghotspots", group="when",
         end = (np.floor(np.nanmax(seconds) / 86400) + 1) * 86400 if end is None else end
         if end <= start:
             raise QgsProcessingException(
-                self.tr("The period ends ({}) before it starts ({}): check START and END.").format(_day(end), _day(start))
+                self.tr("The period ends ({}) before it starts ({}): check START and END.").format(day(end - 1), day(start))
             )
         step = self.parameterAsInt(parameters, self.TIME_STEP, context)
         unit = emerging.UNITS[self.parameterAsEnum(parameters, self.TIME_UNIT, context)]
@@ -224,20 +217,20 @@ class EmergingHotspots(IncidentAlgorithm, name="emerginghotspots", group="when",
                 self.tr(
                     "From {} to {} there are {} whole steps of {} {}(s); emerging hot spots need at least {}. "
                     "Use a shorter TIME_STEP or TIME_UNIT, or a longer period (START, END)."
-                ).format(_day(start), _day(end - 1), max(n_steps, 0), step, unit, MIN_STEPS)
+                ).format(day(start), day(end - 1), max(n_steps, 0), step, unit, MIN_STEPS)
             )
         if dropped:
-            feedback.pushInfo(self.tr("The last step, from {}, would end after {}: it is left out.").format(_day(edges[-1]), _day(end - 1)))
+            feedback.pushInfo(self.tr("The last step, from {}, would end after {}: it is left out.").format(day(edges[-1]), day(end - 1)))
         step_of = np.searchsorted(edges, seconds, side="right") - 1
         step_of[missing | (step_of >= n_steps) | (seconds < edges[0])] = -1
         outside = int((step_of < 0).sum() - missing.sum())
         if outside:
             feedback.pushInfo(
                 self.tr("{} incidents lie outside the steps ({} to {}) and are left out.").format(
-                    outside, _day(edges[0]), _day(edges[-1] - 1)
+                    outside, day(edges[0]), day(edges[-1] - 1)
                 )
             )
-        feedback.pushInfo(self.tr("{} steps of {} {}(s), {} to {}.").format(n_steps, step, unit, _day(edges[0]), _day(edges[-1] - 1)))
+        feedback.pushInfo(self.tr("{} steps of {} {}(s), {} to {}.").format(n_steps, step, unit, day(edges[0]), day(edges[-1] - 1)))
         return edges, step_of
 
     # --- the places: zones, or grid cells ---------------------------------------------------
@@ -321,8 +314,8 @@ class EmergingHotspots(IncidentAlgorithm, name="emerginghotspots", group="when",
     def _write_cube(self, places, analysed, edges, counts, z, p, gi_bin, crs, feedback):
         n_steps = len(edges) - 1
         rows = np.repeat(analysed, n_steps)
-        starts = [_clock(s) for s in edges[:-1]] * len(analysed)
-        ends = [_clock(s) for s in edges[1:]] * len(analysed)
+        starts = [wall_clock(s) for s in edges[:-1]] * len(analysed)
+        ends = [wall_clock(s) for s in edges[1:]] * len(analysed)
         id_column = places.cube_id
         columns = [
             Column(id_column.name, id_column.kind, np.asarray(id_column.values)[rows]),
@@ -353,7 +346,7 @@ class EmergingHotspots(IncidentAlgorithm, name="emerginghotspots", group="when",
         busiest = np.argsort(-bins.sum(axis=1), kind="stable")[:5]
         chart = figure(7, 3.5)
         axes = chart.add_subplot()
-        starts = [_clock(s) for s in edges[:-1]]
+        starts = [wall_clock(s) for s in edges[:-1]]
         for i in busiest:
             axes.plot(starts, bins[i], marker=".", label=f"{places.cube_id.values[i]}: {emerging.PATTERNS[code[i]]}")
         axes.set_ylabel("incidents per step")
@@ -361,7 +354,7 @@ class EmergingHotspots(IncidentAlgorithm, name="emerginghotspots", group="when",
         chart.autofmt_xdate()
         return page(
             f"{self.tr('Emerging hot spots')}: {layer_name}",
-            f"<p>{results['STEP_COUNT']} steps from {_day(edges[0])} to {_day(edges[-1] - 1)}; {results['LOCATION_COUNT']:,} places "
+            f"<p>{results['STEP_COUNT']} steps from {day(edges[0])} to {day(edges[-1] - 1)}; {results['LOCATION_COUNT']:,} places "
             f"with incidents; {number(results['INCIDENT_COUNT'])} incidents.</p>"
             f"<table><tr><th>Pattern</th><th>Places</th></tr>{rows}</table>"
             f"<h3>{self.tr('The five busiest places')}</h3><p>{image(chart, 'Counts over time of the busiest places')}</p>"
@@ -400,12 +393,3 @@ def _spread(values, rows, n, fill=np.nan):
     out = np.full(n, fill, dtype=float)
     out[rows] = values
     return out
-
-
-def _clock(seconds):
-    """Seconds since 1970 on the data's clock as a date-time without a zone."""
-    return datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=float(seconds))
-
-
-def _day(seconds):
-    return _clock(seconds).date().isoformat()

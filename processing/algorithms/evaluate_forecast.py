@@ -19,26 +19,23 @@ from .base import HotspotAlgorithm, stage
 RESULTS = ("HIT_RATE", "PAI", "PEI", "RRI", "AREA_SHARE", "CAPTURED", "TOTAL")
 
 
-class EvaluateForecast(HotspotAlgorithm, name="evaluateforecast", group="patroldosage", methods="5"):
+class EvaluateForecast(HotspotAlgorithm, name="evaluateforecast", group="patroldosage", methods="5", icon="target"):
     HOTSPOTS, INCIDENTS, STUDY_AREA, OUTPUT_HTML, UNITS = "HOTSPOTS", "INCIDENTS", "STUDY_AREA", "OUTPUT_HTML", "UNITS"
     INCIDENTS_BEFORE, TOLERANCE = "INCIDENTS_BEFORE", "TOLERANCE"
 
     DISPLAY_NAME = "Evaluate hot spots (PAI, PEI, RRI, hit rate)"
     TAGS = "pai,pei,rri,hit rate,forecast,evaluation,prediction,hot spot accuracy"
     HELP = (
-        "<p>How well hot spots (e.g. from last year) captured the incidents of a later period.</p>"
-        "<p><b>Measures.</b> Hit rate = n / N (incidents in the hot spots over all incidents in "
-        "the study area); PAI = (n / N) / (a / A), the hit rate per share of area flagged "
-        "(Chainey, Tompson &amp; Uhlig 2008, <i>Security Journal</i> 21); PEI = n / n*, n* the most "
-        "incidents any units of the same total size could have captured (Hunt 2016), which "
-        "needs UNITS, the candidate units (grid cells or street segments); RRI = (n2 / n1) / "
-        "(N2 / N1), the share of the hot spots' crime that recurred, adjusted for the change in "
-        "volume (Levine 2008, <i>Security Journal</i> 21), which needs INCIDENTS_BEFORE, the "
-        "period the hot spots came from.</p>"
-        "<p><b>Polygons</b> (cells, areas): a and A are areas, A from the study area (or the "
-        "units). <b>Street segments</b>: a and A are street lengths, UNITS is the whole network; "
-        "incidents count for the segment nearest to them within TOLERANCE.</p>"
-        "<p>Results for models, and an HTML report.</p>"
+        "<p>How well did the hot spots predict where crime happened next? Before planning patrols on a hot spot map, "
+        "check how much of a later period's crime it caught, and in how little of the area.</p>"
+        "<p>Give the <i>Hot spots</i> (e.g. last quarter's), the <i>Incidents of the evaluation period</i> (e.g. this "
+        "quarter's) and the <i>Study area</i>. <i>All candidate units</i> (every cell, or the whole street network for "
+        "street segments) adds PEI; the <i>Incidents of the period the hot spots came from</i> add RRI.</p>"
+        "<p><b>Reading the result.</b> HIT_RATE: the share of incidents in the hot spots; AREA_SHARE: the share of the "
+        "area (or street length) they cover; PAI: hit rate per share of area (1 is no better than chance, higher is "
+        "better); PEI: how near the best hot spots of the same size could come (1 is the best); RRI: whether the hot "
+        "spots' crime persisted (above 1: more than the change across the whole area). As results for models and an "
+        "HTML report.</p>"
     )
 
     def initAlgorithm(self, config=None):
@@ -51,7 +48,7 @@ class EvaluateForecast(HotspotAlgorithm, name="evaluateforecast", group="patrold
                 "The flagged areas or segments, e.g. last period's hot spots.",
             ),
             (self.INCIDENTS, "Incidents of the evaluation period", [POINT_SOURCE], False, "The later period's incidents."),
-            (self.STUDY_AREA, "Study area", [POLYGON_SOURCE], True, "Polygons: the whole area the hot spots were chosen from (A)."),
+            (self.STUDY_AREA, "Study area", [POLYGON_SOURCE], True, "Polygons: the whole area the hot spots were chosen from."),
         )
         for key, label, types, optional, help_text in sources:
             self.add(QgsProcessingParameterFeatureSource(key, self.tr(label), types, optional=optional), help_text)

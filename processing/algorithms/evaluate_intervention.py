@@ -32,7 +32,7 @@ ZONES = ("Targets", "Catchment", "Controls")
 BUFFER_SEGMENTS = 32  # segments per quarter circle of a buffer: a 200 m ring's arcs lie within 6 cm of the circle
 
 
-class EvaluateIntervention(PeriodAlgorithm, name="evaluateintervention", group="patroldosage", methods="5.2"):
+class EvaluateIntervention(PeriodAlgorithm, name="evaluateintervention", group="evaluation", methods="5.2"):
     INCIDENTS = "INCIDENTS"
     TARGETS, CATCHMENT_DISTANCE, CONTROLS, STUDY_AREA = "TARGETS", "CATCHMENT_DISTANCE", "CONTROLS", "STUDY_AREA"
     SNAP_TOLERANCE, OUTPUT_HTML, OUTPUT_AREAS = "SNAP_TOLERANCE", "OUTPUT_HTML", "OUTPUT_AREAS"
@@ -40,26 +40,19 @@ class EvaluateIntervention(PeriodAlgorithm, name="evaluateintervention", group="
     DISPLAY_NAME = "Evaluate an operation (effect and displacement)"
     TAGS = "evaluation,intervention,operation,did it work,displacement,diffusion of benefits,wdq,res,tne,before,after,control"
     HELP = (
-        "<p>Did a hot spots operation work, and did crime move around the corner? Incidents are counted "
-        "before and after the operation in three kinds of place: the <b>targets</b> R (the treated hot spots), "
-        "the <b>catchment</b> D (a ring of CATCHMENT_DISTANCE around them, outside them, where displaced crime "
-        "would show first) and the <b>controls</b> C (comparison areas: CONTROLS, or without them the rest of "
-        "the STUDY_AREA outside the targets and catchment). Where the areas overlap, targets come first, then "
-        "the catchment.</p>"
-        "<p><b>Targets.</b> Polygons; street segments or points count the incidents within SNAP_TOLERANCE of "
-        "them. Layers this plugin made are read as what they are: in a patrol plan the places with "
-        "visits_per_shift &gt; 0, in a Gi* result the hot spots (Gi_Bin &gt; 0); select features to choose others "
-        "among those.</p>"
-        "<p><b>Figures.</b> Relative effect size RES = (Rb Ca) / (Ra Cb), Farrington &amp; Welsh's odds ratio "
-        "(above 1: crime fell in the targets relative to the controls) with its 95 % interval; weighted "
-        "displacement quotient WDQ = (Da/Ca - Db/Cb) / (Ra/Ca - Rb/Cb) (Bowers &amp; Johnson 2003: positive, "
-        "diffusion of benefits; negative, displacement); total net effect TNE = (Rb Ca/Cb - Ra) + (Db Ca/Cb - Da), "
-        "incidents prevented in targets and catchment together (Guerette 2009). A figure a zero count makes "
-        "impossible is left out of the results, and the log and report say why.</p>"
-        "<p><b>Periods.</b> As 'Change per place': dates, end dates included to 23:59:59, of any length, not "
-        "overlapping. Every figure compares with the controls over the same periods.</p>"
-        "<p><b>Output.</b> The counts and figures as results, an HTML report in plain words, and optionally the "
-        "three areas as polygons.</p>"
+        "<p>Did the operation work, and did crime move around the corner? Compares incidents before and after in the "
+        "treated hot spots (<i>Targets</i>), in a ring around them (<i>Catchment distance</i>: where displaced crime "
+        "would show first) and in comparison areas (<i>Control areas</i>, or the rest of the <i>Study area</i>), so "
+        "the city's own trend is not taken for an effect.</p>"
+        "<p>Targets may be polygons, street segments or points (incidents near them count for them), a patrol plan "
+        "(the places with visits) or a hot spot result (the hot spots); select features to choose others. Give the "
+        "periods before and after as in 'Change per place'. Where the areas overlap, targets come first, then the "
+        "catchment.</p>"
+        "<p><b>Reading the result.</b> The report says it in plain words: the relative effect size RES (above 1: crime "
+        "fell in the targets relative to the controls; with its 95 % interval), the weighted displacement quotient WDQ "
+        "(positive: benefits spread to the catchment; negative: crime moved there) and the total net effect TNE "
+        "(incidents prevented in targets and catchment together). A figure a zero count makes impossible is left out, "
+        "and the report says why.</p>"
     )
 
     def initAlgorithm(self, config=None):
@@ -74,7 +67,7 @@ class EvaluateIntervention(PeriodAlgorithm, name="evaluateintervention", group="
         area = QgsProcessingParameterFeatureSource(
             self.STUDY_AREA, self.tr("Study area (without control areas)"), [POLYGON_SOURCE], optional=True
         )
-        self.add(area, "Without CONTROLS: the controls are the study area outside the targets and their catchment.")
+        self.add(area, "Without control areas: the comparison is the study area outside the targets and their catchment.")
         self.add_incidents_parameter()
         self.add_time_parameter()
         self.add_period_parameters()

@@ -17,17 +17,13 @@ class GiStar(LocalStatisticAlgorithm, name="gistar", methods="2.2"):
     DISPLAY_NAME = "Hot spot analysis (Getis-Ord Gi*)"
     TAGS = "gi*,getis,ord,hot spot,hotspot,cold spot,local statistic,significance,crime"
     HELP = (
-        "<p>Finds statistically significant hot spots (clusters of high values) and cold spots "
-        "(clusters of low values): where a feature and its neighbours together hold far more "
-        "(or less) than chance would give them.</p>"
-        "<p><b>Method.</b> Getis-Ord Gi* (Getis &amp; Ord 1992; Ord &amp; Getis 1995), as in "
-        "ArcGIS's Hot Spot Analysis: G*<sub>i</sub> = (&Sigma;<sub>j</sub> w<sub>ij</sub>x<sub>j</sub> "
-        "&minus; X&#772; &Sigma;<sub>j</sub> w<sub>ij</sub>) / (S &radic;[(n &Sigma;w<sub>ij</sub>&sup2; "
-        "&minus; (&Sigma;w<sub>ij</sub>)&sup2;)/(n &minus; 1)]), sums including the feature itself "
-        "(self weight 1); G* is a z-score.</p>" + WEIGHTS_HELP + "<p><b>Output.</b> GiZScore, GiPValue, "
-        "Gi_Bin (3 / 2 / 1: hot spot with 99 / 95 / 90 % confidence; -3 / -2 / -1: cold spot; 0: "
-        "not significant) and NNeighbors (neighbours, the feature itself not counted). The "
-        "z-score and p-value are not FDR-adjusted; Gi_Bin is when FDR is on.</p>"
+        "<p>Which places are hot spots beyond chance? Marks the features (cells, street segments, areas) where a high "
+        "value sits among high values around it, with a confidence level, and the cold spots likewise.</p>"
+        + WEIGHTS_HELP
+        + "<p><b>Reading the result.</b> Gi_Bin 3, 2, 1: a hot spot with 99, 95 or 90 % confidence; -1 to -3: a cold "
+        "spot; 0: not significant (the false discovery rate correction changes Gi_Bin, not GiZScore or GiPValue). "
+        "GiZScore says how far above or below chance, GiPValue how likely such a value is without a pattern, "
+        "NNeighbors how many neighbours a feature had.</p>"
     )
 
     def statistic(self, values, neighbours, p_values, fdr):

@@ -22,37 +22,26 @@ from .base import IncidentAlgorithm, stage
 from .street_segments import street_segments, usable_lines, write_segments
 
 
-class HotStreets(IncidentAlgorithm, name="hotstreets", methods="3.5"):
+class HotStreets(IncidentAlgorithm, name="hotstreets", methods="3.5", icon="hot_street"):
     INCIDENTS, STREETS, SNAP_TOLERANCE, NEIGHBORHOOD = "INCIDENTS", "STREETS", "SNAP_TOLERANCE", "NEIGHBORHOOD"
     PERMUTATIONS, FDR, SEED, NODE_TOLERANCE, OUTPUT = "PERMUTATIONS", "FDR", "SEED", "NODE_TOLERANCE", "OUTPUT"
 
     DISPLAY_NAME = "Hot streets (Gi* on street segments)"
     TAGS = "hot streets,street segment,gi*,getis,ord,network,centreline,centerline,micro places,hot spot"
     HELP = (
-        "<p>Finds the street segments where crime concentrates beyond chance, straight from a "
-        "street centre-line layer as cities publish it and the incident points.</p>"
-        "<p><b>Method.</b> (1) The centre-lines are cut into street segments from junction to "
-        "junction, as 'Street centre-lines to street segments' does. (2) Every incident goes to "
-        "its nearest segment within SNAP_TOLERANCE, as 'Assign incidents to street segments' "
-        "does; farther incidents are counted in the log and left out. (3) Getis-Ord Gi* is "
-        "computed on each segment's incident count (or its weight sum, e.g. harm, with a weight "
-        "field), with the segment's neighbours along the street network: two segments are "
-        "neighbours when one can walk from an end of one to an end of the other along at most "
-        "NEIGHBORHOOD of street; segments meeting at a junction always are. NEIGHBORHOOD = 0 "
-        "uses half the median segment length: in a street grid, the segments meeting the "
-        "segment at either end; where short connecting pieces lie between, the next ones too. "
-        "Larger neighbourhoods find hot areas rather than hot streets.</p>"
-        "<p><b>Significance.</b> As ArcGIS's Hot Spot Analysis: normal p-values of the Gi* "
-        "z-scores, with the confidence levels corrected for the many segments tested at once "
-        "(false discovery rate, FDR). PERMUTATIONS (e.g. 9999) gives conditional permutation "
-        "p-values instead, which do not lean on the normal curve when counts are skewed; their "
-        "smallest value is 2 / (PERMUTATIONS + 1), and with FDR over thousands of segments "
-        "too few permutations can confirm no hot street at all (the log warns).</p>"
-        "<p><b>Output.</b> The street segments with every field of their centre-line, "
-        "segment_id, incident_count, weight_sum (the sum of the weight field, the count without "
-        "one), incidents_per_km, GiZScore, GiPValue, Gi_Bin (3 / 2 / 1: hot street with 99 / 95 "
-        "/ 90 % confidence, negative: cold, 0: not significant) and NNeighbors. Segments with "
-        "no neighbour (an isolated piece of street) get NULL statistics.</p>"
+        "<p>Which streets are hot beyond chance? Finds the street segments (junction to junction) where crime "
+        "concentrates more than chance would give, straight from the street centre-lines a city publishes and the "
+        "incident points.</p>"
+        "<p>The centre-lines are cut at junctions, each incident goes to the nearest street within the <i>Snapping "
+        "tolerance</i> (farther ones are counted in the log and left out), and each segment is compared with the "
+        "segments near it along the streets: by default those meeting it at either end. A larger <i>Neighbourhood "
+        "along the network</i> finds hot areas rather than hot streets. The <i>False discovery rate (FDR) "
+        "correction</i>, on by default, keeps chance hot streets out when thousands of segments are tested; with "
+        "<i>Permutations</i>, give many (e.g. 9999), or the correction may confirm none (the log warns).</p>"
+        "<p><b>Reading the result.</b> The street segments with their centre-line's fields, segment_id, "
+        "incident_count, weight_sum, incidents_per_km and Gi_Bin 3, 2, 1: a hot street with 99, 95 or 90 % "
+        "confidence; negative: cold; 0: not significant (and GiZScore, GiPValue, NNeighbors). An isolated piece of "
+        "street has no neighbours and empty results.</p>"
     )
 
     def initAlgorithm(self, config=None):
@@ -64,7 +53,7 @@ class HotStreets(IncidentAlgorithm, name="hotstreets", methods="3.5"):
         self.add_distance(self.SNAP_TOLERANCE, "Snapping tolerance", 30.0, self.STREETS, snap_help)
         neighborhood_help = "Segments within this walking distance along the streets are neighbours. 0: half the median segment length."
         self.add_distance(self.NEIGHBORHOOD, "Neighbourhood along the network (0 = automatic)", 0.0, self.STREETS, neighborhood_help)
-        permutations_help = "Conditional permutations for pseudo p-values; 0 uses the normal approximation."
+        permutations_help = "How often the counts are shuffled to judge significance (e.g. 9999); 0: p-values from the normal curve."
         self.add_number(self.PERMUTATIONS, "Permutations (0 = analytical p-values)", 0, permutations_help, integer=True, maximum=99999)
         fdr = QgsProcessingParameterBoolean(self.FDR, self.tr("False discovery rate (FDR) correction"), defaultValue=True)
         self.add(fdr, "Benjamini-Hochberg correction of the confidence levels for the many segments tested at once.")

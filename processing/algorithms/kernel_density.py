@@ -12,6 +12,7 @@ from qgis.core import (
 
 from ...core import kde
 from ..compat import METERS, UNKNOWN_DISTANCE_UNIT
+from ..layers import unit_name
 from ..reports import number
 from .base import IncidentAlgorithm, stage
 
@@ -33,33 +34,15 @@ class KernelDensity(IncidentAlgorithm, name="kerneldensity", methods="1"):
     DISPLAY_NAME = "Kernel density hot spot map"
     TAGS = "kde,heatmap,hot spot,hotspot,density,crime,quartic,incidents"
     HELP = (
-        "<p>Turns incident points (optionally weighted, e.g. by a crime harm index) into a "
-        "smooth density surface: the classic hot spot map.</p>"
-        "<p><b>Method.</b> The value of each cell is the kernel sum at the cell centre, "
-        "&Sigma; w<sub>i</sub> K<sub>h</sub>(distance), with a normalised kernel, so the "
-        "surface integrates to the total weight and reads as <i>incidents per area unit</i> "
-        "(ArcGIS's 'densities'; Silverman 1986, eq. 4.5 for the quartic). The "
-        "incidents are binned onto a lattice finer than the cells (linear binning, Wand &amp; "
-        "Jones 1995) and convolved with the kernel by FFT, so the run time grows with the "
-        "number of cells rather than incidents x cells; the uniform and Epanechnikov "
-        "kernels are summed exactly, the others agree with the exact kernel sum to about "
-        "1e-3 of the surface's peak.</p>"
-        "<p><b>Kernel.</b> Quartic (default, as in ArcGIS, CrimeStat and QGIS's Heatmap), "
-        "Gaussian, Epanechnikov, triangular, uniform.</p>"
-        "<p><b>Bandwidth.</b> The search radius for the compact kernels and the standard "
-        "deviation for the Gaussian. 0 = automatic: ArcGIS's spatial variant of Silverman's "
-        "rule, 0.9 &middot; min(SD, &radic;(1/ln 2) &middot; D<sub>m</sub>) &middot; "
-        "n<sup>-0.2</sup> (SD the standard distance, D<sub>m</sub> the median distance to the "
-        "mean centre, n the incidents or total weight); for the Gaussian that radius is "
-        "divided by 2&radic;2, the quartic's ratio of radius to standard deviation, so the "
-        "automatic surfaces are equally smooth.</p>"
-        "<p><b>Cell size.</b> 0 = automatic: the shorter side of the output extent / 250, as "
-        "in ArcGIS. The extent defaults to the incidents' extent grown by the bandwidth.</p>"
-        "<p><b>Geographic CRS.</b> Incidents in degrees are reprojected to their UTM zone and "
-        "the bandwidth and cell size are read in metres; the raster is written in that UTM "
-        "CRS.</p>"
-        "<p>The bandwidth, cell size and everything else chosen automatically are written to "
-        "the log and to a provenance file (<i>output</i>.json) beside the raster.</p>"
+        "<p>Where is crime densest? Turns incident points into a smooth density surface, the classic hot spot map: "
+        "the redder a place, the more incidents (or harm) per square kilometre around it.</p>"
+        "<p>Give the <i>Incidents</i> and, optionally, a <i>Weight field</i> such as a crime harm index. Left at 0, "
+        "<i>Bandwidth</i> and <i>Cell size</i> are chosen from the data, as ArcGIS does; a larger bandwidth gives "
+        "broader, smoother hot spots, a smaller one picks out single blocks. <i>Density per</i> sets the unit of the "
+        "legend.</p>"
+        "<p><b>Reading the map.</b> Each cell holds the incidents (or harm) per area unit around it. A density map "
+        "shows where crime concentrates, not whether that is more than chance: 'Optimized hot spots' tests that. The "
+        "bandwidth and cell size used are in the log and in a provenance file (<i>output</i>.json) beside the raster.</p>"
     )
 
     def initAlgorithm(self, config=None):
@@ -131,7 +114,9 @@ class KernelDensity(IncidentAlgorithm, name="kerneldensity", methods="1"):
             raise QgsProcessingException(self.tr("Bandwidth and cell size must be positive (or 0 for automatic)."))
         if bandwidth == 0:
             bandwidth = kde.automatic_bandwidth(points.x[near], points.y[near], None if weights is None else weights[near], kernel)
-            feedback.pushInfo(self.tr("Automatic bandwidth (ArcGIS spatial Silverman rule): {} map units.").format(number(bandwidth)))
+            feedback.pushInfo(
+                self.tr("Automatic bandwidth (ArcGIS spatial Silverman rule): {} {}.").format(number(bandwidth), unit_name(points.crs))
+            )
         reach = bandwidth * (3.0 if kernel == "gaussian" else 1.0)
         if self.parameterAsString(parameters, self.EXTENT, context):
             extent = self.parameterAsExtent(parameters, self.EXTENT, context, points.crs)
@@ -146,7 +131,9 @@ class KernelDensity(IncidentAlgorithm, name="kerneldensity", methods="1"):
         width, height = bounds[2] - bounds[0], bounds[3] - bounds[1]
         if cell == 0:
             cell = kde.automatic_cell_size(width, height)
-            feedback.pushInfo(self.tr("Automatic cell size (shorter side of the extent / 250): {} map units.").format(number(cell)))
+            feedback.pushInfo(
+                self.tr("Automatic cell size (shorter side of the extent / 250): {} {}.").format(number(cell), unit_name(points.crs))
+            )
         cells = math.ceil(width / cell) * math.ceil(height / cell)
         if cells > MAX_CELLS:
             smallest = math.sqrt(width * height / MAX_CELLS)

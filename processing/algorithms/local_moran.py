@@ -19,16 +19,13 @@ class LocalMoran(LocalStatisticAlgorithm, name="localmoran", methods="2.3"):
     DISPLAY_NAME = "Cluster and outlier analysis (Anselin Local Moran's I)"
     TAGS = "lisa,moran,local moran,cluster,outlier,hot spot,hotspot,anselin,crime"
     HELP = (
-        "<p>Finds clusters of high values (HH), clusters of low values (LL) and outliers: a high "
-        "value among low ones (HL) or a low value among high ones (LH).</p>"
-        "<p><b>Method.</b> Anselin's Local Moran's I (Anselin 1995), as in ArcGIS's Cluster and "
-        "Outlier Analysis: I<sub>i</sub> = (z<sub>i</sub>/m<sub>2</sub>) &Sigma;<sub>j&ne;i</sub> "
-        "w<sub>ij</sub> z<sub>j</sub> with z the deviations from the mean, m<sub>2</sub> = "
-        "&Sigma;z&sup2;/(n &minus; 1) and row-standardised weights; the z-score uses the moments "
-        "under total randomisation.</p>" + WEIGHTS_HELP + "<p><b>Output.</b> LMiIndex, LMiZScore, "
-        "LMiPValue and COType: HH or LL where the z-score is positive (a cluster), HL or LH where "
-        "it is negative (an outlier), empty where not significant at 95 % (with FDR: where the "
-        "Benjamini-Hochberg correction at 5 % keeps it).</p>"
+        "<p>Where do high values cluster, where do low ones, and which places stand out from their surroundings? "
+        "Marks clusters of high values (HH) and of low values (LL), and outliers: a high value among low ones (HL) or a "
+        "low value among high ones (LH).</p>"
+        + WEIGHTS_HELP
+        + "<p><b>Reading the result.</b> COType: HH, LL, HL or LH where the pattern is significant at 95 % (after the false "
+        "discovery rate correction, if ticked), empty elsewhere. LMiIndex, LMiZScore and LMiPValue give the strength and significance "
+        "of each feature's pattern.</p>"
     )
 
     def statistic(self, values, neighbours, p_values, fdr):

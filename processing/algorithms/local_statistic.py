@@ -28,7 +28,7 @@ WEIGHT_TYPES = (
     "Fixed distance band",
     "K nearest neighbours",
     "Contiguity (polygons sharing an edge or corner)",
-    "Street network (segments meeting at a junction, within NETWORK_STEPS)",
+    "Street network (street segments a few junctions apart)",
 )
 
 
@@ -42,26 +42,17 @@ class Neighbours(IntEnum):
 
 
 WEIGHTS_HELP = (
-    "<p><b>Neighbours.</b> Fixed distance band: features whose points or centroids are within "
-    "DISTANCE (0 = automatic: the smallest distance at which every feature has at least one "
-    "neighbour, as ArcGIS); K nearest neighbours: the NEIGHBORS closest (ties broken by search "
-    "order); Contiguity: polygons sharing an edge or a corner (queen); Street network: "
-    "segments (lines) that meet at a junction, or are at most NETWORK_STEPS junctions apart, "
-    "to find significant hot streets.</p>"
-    "<p><b>Significance.</b> PERMUTATIONS = 0 gives analytical z-scores and two-sided normal "
-    "p-values. With permutations (e.g. 999) the p-values come from conditional permutation as in "
-    "PySAL esda (Anselin 1995): each feature keeps its value, its neighbours' values are drawn "
-    "without replacement from the other features; p = 2(k + 1)/(R + 1), k the simulations in the "
-    "smaller tail. SEED makes the draws repeatable. FDR applies the Benjamini-Hochberg (1995) "
-    "false discovery rate correction at 90, 95 and 99 %, as ArcGIS's option does.</p>"
-    "<p>Features with no value in the field are left out and get NULL results (the log says how "
-    "many); so do features without neighbours. Inputs in a geographic CRS are measured in their "
-    "UTM zone. The output keeps every input field, and every feature with a geometry (features "
-    "without one have no place and no neighbours: they are left out, and the log counts them).</p>"
+    "<p>Give a layer with one feature per place and the <i>Value field</i> to test, e.g. the incident_count of "
+    "'Assign incidents to street segments' or of a grid. <i>Neighbours</i> says which places each is "
+    "compared with: those within the <i>Distance band</i> (0: the smallest that gives every feature a neighbour), "
+    "the <i>Number of neighbours (k)</i> nearest, polygons that touch, or street segments a few junctions apart. "
+    "With many places tested at once, tick the <i>False discovery rate (FDR) correction</i> to keep chance hot "
+    "spots out. <i>Permutations</i> (e.g. 999) give p-values that do not lean on the normal curve.</p>"
+    "<p>Features without a value or without neighbours get empty results; the log counts them.</p>"
 )
 
 
-class LocalStatisticAlgorithm(HotspotAlgorithm):
+class LocalStatisticAlgorithm(HotspotAlgorithm, icon="hexagons"):
     INPUT, FIELD, WEIGHTS, DISTANCE, NEIGHBORS = "INPUT", "FIELD", "WEIGHTS", "DISTANCE", "NEIGHBORS"
     NETWORK_STEPS, PERMUTATIONS, FDR, SEED, OUTPUT = "NETWORK_STEPS", "PERMUTATIONS", "FDR", "SEED", "OUTPUT"
 
@@ -84,10 +75,10 @@ class LocalStatisticAlgorithm(HotspotAlgorithm):
         self.add_enum(self.WEIGHTS, "Neighbours", WEIGHT_TYPES, Neighbours.DISTANCE_BAND, kinds_help)
         distance_help = "Features within this distance are neighbours (distance band only). 0: the least distance giving every feature one."
         self.add_distance(self.DISTANCE, "Distance band (0 = automatic)", 0.0, self.INPUT, distance_help)
-        self.add_number(self.NEIGHBORS, "Number of neighbours (k)", 8, "k for k nearest neighbours.", integer=True, minimum=1)
+        self.add_number(self.NEIGHBORS, "Number of neighbours (k)", 8, "How many nearest features are neighbours.", integer=True, minimum=1)
         steps_help = "Street network: segments up to this many junctions apart are neighbours (1: sharing a junction)."
         self.add_number(self.NETWORK_STEPS, "Junctions apart (street network)", 1, steps_help, integer=True, minimum=1, maximum=20)
-        permutations_help = "Conditional permutations for pseudo p-values (e.g. 999); 0 uses the normal approximation."
+        permutations_help = "How often the values are shuffled to judge significance (e.g. 999); 0: p-values from the normal curve."
         self.add_number(self.PERMUTATIONS, "Permutations (0 = analytical p-values)", 0, permutations_help, integer=True, maximum=99999)
         fdr = QgsProcessingParameterBoolean(self.FDR, self.tr("False discovery rate (FDR) correction"), defaultValue=False)
         self.add(fdr, "Benjamini-Hochberg correction of the confidence levels for the many tests made at once.")
@@ -99,7 +90,7 @@ class LocalStatisticAlgorithm(HotspotAlgorithm):
 
     def process(self, parameters, context, feedback):
         source = self.reader.source(self.INPUT)
-        field = self.reader.field(self.FIELD, self.INPUT, COUNT_NAMES, accept=is_count)
+        field = self.reader.amount_field(self.FIELD, self.INPUT, COUNT_NAMES, accept=is_count)
         kind = Neighbours(self.parameterAsEnum(parameters, self.WEIGHTS, context))
         geometry_type = QgsWkbTypes.geometryType(source.wkbType())
         if kind == Neighbours.CONTIGUITY and geometry_type != POLYGON_GEOMETRY:

@@ -24,7 +24,7 @@ from ..sinks import Column, polygons_wkb
 from .base import IncidentAlgorithm, stage
 
 RESULTS = ("INCIDENT_COUNT", "SIGNIFICANT_BANDS", "RISK_DISTANCE", "RISK_DAYS")
-METRIC_NAMES = ("Manhattan", "Euclidean")  # the DISTANCE enum: append only
+METRIC_NAMES = ("Manhattan (along a street grid)", "Euclidean (straight line)")  # the DISTANCE enum: append only
 CIRCLE_VERTICES = 72  # a Euclidean zone: a 72-gon through the circle (0.13 % less area)
 EPOCH = datetime.date(1970, 1, 1)
 SHADES = ((0.001, "#d62f27", "p ≤ 0.001"), (0.01, "#ed7551", "p ≤ 0.01"), (None, "#fab984", "p ≤ {alpha}"))
@@ -38,39 +38,17 @@ class NearRepeat(IncidentAlgorithm, name="nearrepeat", group="when", methods="2.
     DISPLAY_NAME = "Near repeat (Knox test) and risk zones"
     TAGS = "near repeat,knox,repeat victimisation,burglary,space-time,ratcliffe,near repeat calculator,prospective,risk zone"
     HELP = (
-        "<p>Finds how near and how soon crime follows crime: after a burglary, are the homes "
-        "nearby at raised risk, and for how long? The Knox test as Ratcliffe's Near Repeat "
-        "Calculator and the R package NearRepeat compute it, and the risk zones that follow the "
-        "latest incidents for a patrol briefing.</p>"
-        "<p><b>Method.</b> Every pair of incidents is counted in a distance band and a time band. "
-        "Bands include their lower edge and exclude the upper one: with the default distance "
-        "edges 0,1,101,201,301,401 the bands are 'same place' (less than 1 m apart), 1 to less "
-        "than 101 m, ...; pairs 401 m or more apart are not counted. End the edges with inf for an "
-        "open last band (e.g. 0,7,14,21,inf). Time differences are whole calendar days between "
-        "the incidents' dates. The times are then shuffled among the incidents PERMUTATIONS "
-        "times (places stay), and each band's observed count is compared with the shuffled "
-        "counts: EXPECTED is their mean, KNOX_RATIO = OBSERVED / EXPECTED and P_VALUE = (1 + "
-        "shuffles with at least as many pairs) / (1 + PERMUTATIONS). A band is SIGNIFICANT when "
-        "P_VALUE &le; ALPHA (0.05).</p>"
-        "<p><b>Risk zones.</b> The near-repeat window is made of the significant bands (with a "
-        "Knox ratio above 1) joined to the nearest and soonest band through significant bands "
-        "side by side in the table; a significant band standing alone farther out or later is "
-        "left out (with many bands tested, some are significant by chance). Around every "
-        "incident of the last RECENT_DAYS days up to the latest incident's date (0: as many days "
-        "as the window lasts) a zone reaches as far as the window's distance bands (a diamond for "
-        "Manhattan distance, a circle for Euclidean) and lasts as long as their time bands; a "
-        "place stays at raised risk as long as any band reaching it does. Zones are dissolved "
-        "per last day of raised risk: RISK_UNTIL is that day, DAYS_LEFT the days from the latest "
-        "incident's date to it (0: it ends that day, negative: it has ended), SOURCE_ID the "
-        "incidents (by their id field, e.g. incident_id, else feature ids) whose risk ends that day; where zones overlap, the later end "
-        "shows.</p>"
-        "<p><b>Output.</b> A table with one row per distance band and time band (DIST_FROM, "
-        "DIST_TO, DAYS_FROM, DAYS_TO, OBSERVED, EXPECTED, KNOX_RATIO, KNOX_RATIO_MEDIAN, P_VALUE, "
-        "SIGNIFICANT), an HTML report with the observed pairs and the Knox ratios shaded by "
-        "significance and a sentence in plain words, and the risk zones. Distances are in the "
-        "layer's units (metres for a geographic layer, measured in its UTM zone).</p>"
-        "<p>Sources: Knox (1964); Johnson &amp; Bowers (2004); Ratcliffe (2009), Near Repeat "
-        "Calculator; Steenbeek, R package NearRepeat.</p>"
+        "<p>After a crime, are the places nearby at raised risk, how far and for how long? The Knox test of near "
+        "repeats, as in Ratcliffe's Near Repeat Calculator: every pair of incidents is counted by how far and how "
+        "many days apart they are, and compared with the counts when the dates are shuffled among the incidents.</p>"
+        "<p>Set the <i>Distance band edges</i> (metres: 0,1,101,201 gives under 1 m apart, then 1 to 101 m, 101 to "
+        "201 m) and the <i>Time band edges (days)</i> (0,7,14: the same week, the week after); end with inf for an open "
+        "last band. <i>Distance</i>: Manhattan follows a street grid, Euclidean is the straight line.</p>"
+        "<p><b>Reading the result.</b> The <i>Near-repeat table</i> has a row per distance and time band: a "
+        "KNOX_RATIO above 1 means more pairs than chance (1.5: half as many again), SIGNIFICANT where P_VALUE is at "
+        "most the <i>Significance level</i>. The <i>Near-repeat report</i> says it in a sentence. The <i>Near-repeat "
+        "risk zones</i> show where, and until when (RISK_UNTIL, DAYS_LEFT), risk stays raised after the latest "
+        "incidents: for the next briefing. Sources: Knox (1964); Johnson &amp; Bowers (2004); Ratcliffe (2009).</p>"
     )
 
     def initAlgorithm(self, config=None):
@@ -99,14 +77,14 @@ class NearRepeat(IncidentAlgorithm, name="nearrepeat", group="when", methods="2.
             "Distance",
             METRIC_NAMES,
             0,
-            "Manhattan (|dx| + |dy|, close to the walk along a street grid; the Near Repeat Calculator's default) or "
-            "Euclidean (straight line).",
+            "Manhattan (east-west plus north-south, close to the walk along a street grid; the Near Repeat Calculator's "
+            "default) or Euclidean (straight line).",
         )
         self.add_number(
             self.PERMUTATIONS,
             "Permutations",
             999,
-            "How often the times are shuffled among the incidents; the smallest p-value is 1 / (PERMUTATIONS + 1).",
+            "How often the dates are shuffled among the incidents; more give finer p-values (999: down to 0.001).",
             integer=True,
             minimum=1,
             maximum=99999,
@@ -270,7 +248,7 @@ class NearRepeat(IncidentAlgorithm, name="nearrepeat", group="when", methods="2.
         shapes = [QgsGeometry() for _ in range(len(event))]
         for shape, blob in zip(shapes, polygons_wkb(rings) if len(event) else []):
             shape.fromWkb(blob)
-        kept_until, geometries, sources = [], [], []
+        kept_until, kept_from, geometries, sources = [], [], [], []
         covered = None
         distinct = np.unique(until)[::-1]  # latest end first: it keeps its whole area
         for k, day in enumerate(distinct):
@@ -283,10 +261,12 @@ class NearRepeat(IncidentAlgorithm, name="nearrepeat", group="when", methods="2.
                 continue
             piece.convertToMultiType()
             kept_until.append(int(day))
+            kept_from.append(int(days[event[chosen]].min()))
             geometries.append(bytes(piece.asWkb()))
             sources.append(", ".join(str(i) for i in np.unique(ids[event[chosen]])))
         kept_until = np.array(kept_until[::-1], dtype=np.int64)  # earliest end first
         columns = [
+            Column("RISK_FROM", "date", [_day(d) for d in kept_from[::-1]], "Day of the earliest incident behind the zone"),
             Column("RISK_UNTIL", "date", [_day(d) for d in kept_until], "Last day of raised risk"),
             Column("DAYS_LEFT", "int", kept_until - latest, "Days from the latest incident's date to the last day of raised risk"),
             Column("SOURCE_ID", "string", sources[::-1], "Incidents (their id field, else feature ids) whose risk ends that day"),

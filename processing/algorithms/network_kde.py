@@ -15,40 +15,29 @@ from .street_segments import street_segments, usable_lines, write_segments
 
 KERNEL_NAMES = ("Quartic", "Triangular", "Epanechnikov", "Uniform", "Gaussian (cut at 3 sigma)")  # the KERNEL enum: append only
 KERNEL_CODES = ("quartic", "triangular", "epanechnikov", "uniform", "gaussian")
-METHOD_LABELS = ("Simple (Xie & Yan)", "Discontinuous (equal split at junctions)", "Continuous (equal split, continuous)")
+METHOD_LABELS = ("Simple (shortest way along the streets)", "Split at junctions (discontinuous)", "Split at junctions, smooth (continuous)")
 PER_KM = 1000.0  # metres of street in a km: the working CRS measures in metres
 MAX_LIXELS = 10_000_000  # lixels one run may make: about 2 GB of working arrays and output
 
 
-class NetworkKde(IncidentAlgorithm, name="networkkde", group="streetsegments", methods="3.6"):
+class NetworkKde(IncidentAlgorithm, name="networkkde", methods="3.6", icon="hot_street"):
     INCIDENTS, NETWORK, SNAP_TOLERANCE, BANDWIDTH, KERNEL = "INPUT", "NETWORK", "SNAP_TOLERANCE", "BANDWIDTH", "KERNEL"
     METHOD, LIXEL_LENGTH, NODE_TOLERANCE, OUTPUT, OUTPUT_SEGMENTS = "METHOD", "LIXEL_LENGTH", "NODE_TOLERANCE", "OUTPUT", "OUTPUT_SEGMENTS"
 
     DISPLAY_NAME = "Network kernel density (along the streets)"
     TAGS = "network,kernel density,nkde,lixel,street,density,spnetwork,okabe,xie,hot streets,crime"
     HELP = (
-        "<p>Kernel density measured along the streets rather than across the blocks: a robbery on Main Street "
-        "raises the density of Main Street and of the streets it leads to, not of the houses behind it or of the "
-        "parallel street. The result is in <b>incidents per km of street</b> over the period the incidents cover "
-        "(with a WEIGHT_FIELD, that weight per km).</p>"
-        "<p><b>How.</b> The centre-lines of NETWORK are cut at every junction (as 'Street segments'), and each "
-        "segment into lixels of at most LIXEL_LENGTH metres (equal pieces). Each incident is moved to the nearest "
-        "street within SNAP_TOLERANCE (those farther are counted and left out). The density of a lixel is the sum "
-        "over incidents of a kernel of the distance walked along the streets from the incident to the lixel's "
-        "midpoint; each kernel integrates to 1 per metre of street, and DENSITY is that sum times 1000.</p>"
-        "<p><b>METHOD.</b> Simple: the kernel of the shortest network distance (Xie &amp; Yan 2008): easy to "
-        "read, but an incident near a junction counts more than once. Discontinuous: at a junction with m streets "
-        "the kernel's remaining mass is split equally among the m - 1 streets leading on (Okabe, Satoh &amp; "
-        "Sugihara 2009), so each incident adds exactly 1 per metre. Continuous: the split is arranged so that the "
-        "density does not jump at junctions, part of it flowing back (Okabe &amp; Sugihara 2012); it also adds "
-        "exactly 1. Both split kernels follow every path within the bandwidth and stop at dead ends, as spNetwork "
-        "does.</p>"
-        "<p><b>BANDWIDTH</b> (network metres; for the Gaussian its sigma, cut at 3 sigma). 0 = automatic: the "
-        "search radius ArcGIS's kernel density would choose for the same incidents (docs/methods.md 1.4; for the "
-        "Gaussian divided by 2&radic;2), the distance over which a street's risk is shared.</p>"
-        "<p><b>Output.</b> OUTPUT: the lixels with DENSITY, segment_id and the street's own fields, drawn wider "
-        "and redder where the density is higher. OUTPUT_SEGMENTS (optional): each street segment with "
-        "DENSITY_MEAN (length-weighted) and DENSITY_PEAK.</p>"
+        "<p>Where along the streets is crime densest? Kernel density measured along the streets rather than across "
+        "the blocks: a robbery on Main Street raises the density of Main Street and of the streets it leads to, not of "
+        "the parallel street behind the houses. The result is in incidents (or harm) per km of street.</p>"
+        "<p>Give the <i>Incidents</i> and the <i>Street centre-lines</i> as published; incidents farther than the "
+        "<i>Snapping tolerance</i> from every street are counted in the log and left out. <i>Bandwidth along the "
+        "network</i> is how far along the streets an incident counts (0: what the ordinary kernel density would "
+        "choose). <i>Method</i>: Simple is the easiest to read but counts an incident near a junction more than once; "
+        "the two split methods share it among the streets leading on, so each incident counts once.</p>"
+        "<p><b>Reading the result.</b> Short pieces of street (lixels, see <i>Street piece length (lixel)</i>) "
+        "with DENSITY, incidents per km of street, and segment_id, drawn wider and redder where denser; optionally each "
+        "street segment with DENSITY_MEAN and DENSITY_PEAK (<i>Network density per segment</i>).</p>"
     )
 
     def initAlgorithm(self, config=None):
@@ -57,15 +46,15 @@ class NetworkKde(IncidentAlgorithm, name="networkkde", group="streetsegments", m
         self.add(network, "Street centre-lines as published (they are cut at junctions here) or street segments.")
         snap_help = "Incidents farther than this from every street are counted and left out (geocoded addresses: 15-30 m)."
         self.add_distance(self.SNAP_TOLERANCE, "Snapping tolerance", 30.0, self.NETWORK, snap_help)
-        bandwidth_help = "How far along the streets an incident counts (the Gaussian's sigma). 0: automatic (see help)."
+        bandwidth_help = "How far along the streets an incident counts (the Gaussian's standard deviation). 0: chosen from the data."
         self.add_distance(self.BANDWIDTH, "Bandwidth along the network (0 = automatic)", 0.0, self.NETWORK, bandwidth_help)
         self.add_enum(self.KERNEL, "Kernel", KERNEL_NAMES, 0, "Shape of the kernel along the street.")
-        self.add_enum(self.METHOD, "Method", METHOD_LABELS, 0, "How the kernel passes junctions (see help).")
+        self.add_enum(self.METHOD, "Method", METHOD_LABELS, 0, "How an incident's weight passes junctions.")
         lixel_help = "Length of the short pieces of street the density is given for."
-        self.add_distance(self.LIXEL_LENGTH, "Lixel length", 10.0, self.NETWORK, lixel_help)
+        self.add_distance(self.LIXEL_LENGTH, "Street piece length (lixel)", 10.0, self.NETWORK, lixel_help)
         node_help = "Line ends this close to another line are joined to it when cutting the centre-lines at junctions."
         self.add_distance(self.NODE_TOLERANCE, "Node tolerance", 1.0, self.NETWORK, node_help, advanced=True)
-        self.add(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Network density (lixels)")), "Lixels with DENSITY per km.")
+        self.add(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Network density (lixels)")), "Street pieces with DENSITY per km.")
         segments = QgsProcessingParameterFeatureSink(self.OUTPUT_SEGMENTS, self.tr("Network density per segment"), optional=True)
         segments.setCreateByDefault(False)
         self.add(segments, "Street segments with their mean and peak density.")

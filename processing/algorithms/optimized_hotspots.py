@@ -21,34 +21,25 @@ from .grid import CELL_SHAPES, CellShape, cells_of, make_grid
 MIN_INCIDENTS = 30
 
 
-class OptimizedHotspots(IncidentAlgorithm, name="optimizedhotspots", methods="2.6"):
+class OptimizedHotspots(IncidentAlgorithm, name="optimizedhotspots", methods="2.6", icon="hexagons"):
     INPUT, CELL_SHAPE, CELL_SIZE, DISTANCE, STUDY_AREA = "INPUT", "CELL_SHAPE", "CELL_SIZE", "DISTANCE", "STUDY_AREA"
     OUTPUT = "OUTPUT"
 
     DISPLAY_NAME = "Optimized hot spots (grid or hexagons)"
     TAGS = "optimized,hot spot,hotspot,gi*,getis,fishnet,grid,hexagon,hexbin,fdr,crime"
     HELP = (
-        "<p>The one-click answer to 'where are the statistically significant hot spots?': "
-        "incidents are counted in square or hexagonal cells and Getis-Ord Gi* with the false "
-        "discovery rate correction marks the significant hot and cold cells.</p>"
-        "<p><b>Cells.</b> With a study area, every cell whose centre lies in it is analysed "
-        "(empty cells included) and incidents outside it are left out; without one, only cells "
-        "holding at least one incident are analysed, as ArcGIS's Optimized Hot Spot Analysis "
-        "does. CELL_SIZE 0 = automatic: the shorter side of the study area (or of the "
-        "incidents' extent) / 50, the default of R's sfhotspot. Hexagons are flat-topped, "
-        "CELL_SIZE high.</p>"
-        "<p><b>Distance band.</b> DISTANCE 0 = automatic, as ArcGIS: the first peak of "
-        "global Moran's I z-score over up to 20 distance bands (Incremental Spatial "
-        "Autocorrelation), from the distance that gives every cell a neighbour in steps of half of it; "
-        "without a peak, the mean distance to the k-th nearest cell, k = 5 % of the cells "
-        "(3 to 30). Every choice is written to the log.</p>"
-        "<p><b>Statistic.</b> Gi* (Ord &amp; Getis 1995) of the incident count (or of the sum of "
-        "WEIGHT_FIELD, e.g. harm) with a fixed distance band, analytical p-values and the "
-        "Benjamini-Hochberg (1995) correction, as ArcGIS. Output: the cells with cell_id, "
-        "incident_count, weight_sum (with a weight field), GiZScore, GiPValue, Gi_Bin (3 / 2 / 1: "
-        "hot spot with 99 / 95 / 90 % confidence, negative: cold spot) and NNeighbors.</p>"
-        "<p>At least 30 incidents are needed. Large empty areas inside the study area make "
-        "ordinary places look hot: draw the study area where crime can happen.</p>"
+        "<p>Where are the statistically significant hot spots? The one-click answer: incidents are counted in "
+        "hexagons (or squares) and each cell is compared with its surroundings, so only concentrations beyond chance "
+        "are marked hot.</p>"
+        "<p>Give the <i>Incidents</i> and, best, a <i>Study area</i>: the polygons where crime can happen (the city "
+        "without its lakes and fields); empty cells inside it count too. Without one, only cells with incidents are "
+        "analysed. Left at 0, <i>Cell size</i> and <i>Distance band</i> (how far a cell's surroundings reach) are "
+        "chosen from the data, and the log says which and why. A <i>Weight field</i> (e.g. harm) tests the harm per "
+        "cell instead of the count. At least 30 incidents are needed.</p>"
+        "<p><b>Reading the result.</b> Gi_Bin 3, 2, 1: a hot spot with 99, 95 or 90 % confidence (after the false "
+        "discovery rate correction); -1 to -3: a cold spot; 0: not significant. Each cell also has cell_id, "
+        "incident_count (and weight_sum), GiZScore, GiPValue and NNeighbors. Large empty areas inside the study area "
+        "make ordinary places look hot: draw it where crime can happen.</p>"
     )
 
     def initAlgorithm(self, config=None):
@@ -64,7 +55,7 @@ class OptimizedHotspots(IncidentAlgorithm, name="optimizedhotspots", methods="2.
             QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Optimized hot spots")),
             "The analysed cells with their counts and Gi* results.",
         )
-        self.add_results(("CELL_SIZE_USED", "DISTANCE_USED", "CELL_COUNT"))
+        self.add_results(("CELL_SIZE_USED", "DISTANCE_USED", "CELL_COUNT", "HOT_CELLS"))
 
     def process(self, parameters, context, feedback):
         crs = self.reader.crs(self.INPUT)
@@ -117,9 +108,16 @@ class OptimizedHotspots(IncidentAlgorithm, name="optimizedhotspots", methods="2.
 
         distance = self.parameterAsDouble(parameters, self.DISTANCE, context)
         if distance == 0:
-            start = spatial_weights.distance_for_one_neighbour(cx, cy)
+            start, isolated = optimized.starting_distance(cx, cy)
+            if isolated:
+                feedback.pushWarning(
+                    self.tr("{} cells lie far from every other cell; the distance band is not stretched to reach them.").format(isolated)
+                )
             distance, how, _ = optimized.automatic_distance(cx, cy, analysed, start, progress=stage(feedback, 30, 60))
-            distance = max(distance, 0.001 * max(xmax - xmin, ymax - ymin))
+            widest = optimized.WIDEST_BAND * min(xmax - xmin, ymax - ymin)
+            if distance > widest:
+                how = self.tr("{}, limited to a fifth of the area's shorter side").format(self.tr(how))
+            distance = max(min(distance, widest), 0.001 * max(xmax - xmin, ymax - ymin))
             feedback.pushInfo(self.tr("Automatic distance band ({}): {}.").format(self.tr(how), number(distance)))
         neighbours = spatial_weights.distance_band(cx, cy, distance)
         counts_nb = spatial_weights.cardinality(neighbours)
@@ -139,6 +137,13 @@ class OptimizedHotspots(IncidentAlgorithm, name="optimizedhotspots", methods="2.
                 int((bins > 0).sum()), int((bins < 0).sum())
             )
         )
+        if not (bins > 0).any():
+            feedback.pushWarning(
+                self.tr(
+                    "No hot spot found with cells of {} and a distance band of {}. Try a study area (STUDY_AREA), a smaller "
+                    "distance band (DISTANCE), or a longer period: {} incidents may be too few."
+                ).format(number(size), number(distance), number(int(counts.sum())))
+            )
         columns = [Column("cell_id", "int", np.arange(1, len(cx) + 1)), Column("incident_count", "int", counts, self.tr("Incidents"))]
         if weights is not None:
             weight_field = self.parameterAsString(parameters, self.WEIGHT_FIELD, context)
@@ -158,4 +163,10 @@ class OptimizedHotspots(IncidentAlgorithm, name="optimizedhotspots", methods="2.
             style="gi_bin",
             progress=stage(feedback, 65, 100),
         )
-        return {self.OUTPUT: destination, "CELL_SIZE_USED": size, "DISTANCE_USED": distance, "CELL_COUNT": len(cx)}
+        return {
+            self.OUTPUT: destination,
+            "CELL_SIZE_USED": size,
+            "DISTANCE_USED": distance,
+            "CELL_COUNT": len(cx),
+            "HOT_CELLS": int((bins > 0).sum()),
+        }

@@ -1,5 +1,8 @@
 """hotspotpolicing:patroldosage: from hot spots to minutes, visits and a patrol schedule."""
 
+import calendar
+import datetime
+
 import numpy as np
 from qgis.core import (
     QgsProcessingException,
@@ -12,17 +15,18 @@ from qgis.core import (
 from ...core.dosage import Selection, allocate, choose_hotspots, profiled_schedule, schedule
 from ...core.harm import checked_amounts
 from ..compat import ANY_VECTOR, NUMERIC_FIELD
-from ..layers import ALL_FIELDS, RISK_NAMES, is_count, is_identifier
+from ..layers import ALL_FIELDS, RISK_NAMES, is_count
 from ..places import place_names
-from ..reports import number
+from ..reports import day, number, wall_clock
 from ..sinks import Column
 from .aoristic import WEEKDAYS, profile_table
 from .base import DosageAlgorithm, stage
 
 SELECTIONS = (
-    "Top MAX_HOTSPOTS by risk",
-    "Significant hot spots (Gi_Bin = 3), up to MAX_HOTSPOTS",
-    "Smallest set holding RISK_SHARE % of the risk",
+    "The riskiest",
+    "Only significant hot spots (99 % confidence), riskiest first",
+    "The fewest holding a share of the risk",
+    "Automatic: the significant hot spots when the layer has them, else the riskiest",
 )
 INTEGER = QgsProcessingParameterNumber.Type.Integer
 DOUBLE = QgsProcessingParameterNumber.Type.Double
@@ -37,36 +41,21 @@ class PatrolDosage(DosageAlgorithm, name="patroldosage", methods="4.1-4.3"):
     DISPLAY_NAME = "Patrol dosage plan"
     TAGS = "patrol,dosage,koper,visits,minutes,schedule,hot spots policing,deployment"
     HELP = (
-        "<p>Turns hot spots into a patrol plan: which hot spots, how many minutes and visits "
-        "each per shift, and a randomised schedule of the visits.</p>"
-        "<p><b>Evidence.</b> Short stops of about 10 to 15 minutes deter longest (Koper 1995, "
-        "<i>Justice Quarterly</i> 12(4)); the Sacramento experiment made random 12-16 minute "
-        "visits at least every two hours (Telep, Mitchell &amp; Weisburd 2014). Weight risk by "
-        "harm (e.g. a crime harm index) to put the dose where the harm is.</p>"
-        "<p><b>Method.</b> The chosen hot spots are ranked by RISK_FIELD. Each gets at least one "
-        "visit of VISIT_MIN minutes; the rest of PATROL_MINUTES follows risk, each hot spot "
-        "capped at one visit of VISIT_MAX per two hours of the shift, and the minutes are rounded "
-        "down to whole visits of VISIT_MIN to VISIT_MAX minutes: the plan never exceeds the "
-        "budget and a riskier hot spot never gets fewer minutes. If the budget cannot give every "
-        "chosen hot spot one visit, the riskiest that fit are funded and the log says what "
-        "budget would cover them all.</p>"
-        "<p><b>Schedule.</b> UNITS patrol units share the visits, each hot spot belonging to "
-        "one unit (by rank in turn). A unit's visits follow one another without overlapping: "
-        "a place's repeat visits are spread through the shift, and the unit's free time falls "
-        "as random gaps between visits (repeatable with SEED), so visits are unpredictable yet "
-        "every one can be made. Travel between hot spots comes out of the free time. If one "
-        "unit would need more visit minutes than a shift has, the run asks for more units.</p>"
-        "<p><b>When.</b> With an HOUR_PROFILE (the weekday x hour table of 'When: weekday x hour profiles', made "
-        "with these hot spots as zones) each hot spot's visits go to the hours of the shift where its incidents "
-        "happen, kept apart by at least the shift's hours divided by its visits, at a random minute of the hour; "
-        "then each unit's visits are laid out so that it is never at two places at once. The table's ZONE_ID "
-        "is matched with PROFILE_ID_FIELD (empty: the feature id); a table for all incidents ('all') serves every "
-        "hot spot. The schedule is one shift a day from FIRST_DAY (empty: a Monday) at SHIFT_START, and names "
-        "each shift's weekday.</p>"
-        "<p><b>Output.</b> The chosen hot spots with priority_rank, visits_per_shift and "
-        "minutes_per_shift; OUTPUT_SCHEDULE: one row per visit (shift, unit, visit_order, "
-        "priority_rank, place, planned_start, planned_end, start_minute, minutes). Places are "
-        "named by their street and cross streets, or by a name field.</p>"
+        "<p>Which hot spots should patrols visit, for how long and how often? Turns a hot spot layer into a plan of "
+        "minutes and visits per shift and a randomised schedule of the visits.</p>"
+        "<p>Give the <i>Hot spots</i> (e.g. the result of 'Optimized hot spots' or 'Hot streets') and the <i>Patrol "
+        "minutes per shift</i> officers can spend there. By default the significant hot spots are chosen when the "
+        "layer has them, else the riskiest, up to <i>Hot spots to patrol (at most)</i>, ranked by the <i>Risk "
+        "field</i> (empty: harm, else the incident count; an id is refused). Each gets at least one visit; the rest of "
+        "the minutes follows risk, in visits from the <i>Shortest visit</i> to the <i>Longest visit</i> (10 to 15 "
+        "minutes: short stops deter longest, Koper 1995). If the minutes cannot cover every chosen hot spot, the "
+        "riskiest are funded and the log says what budget would cover them all.</p>"
+        "<p>The schedule spreads the visits through the shift at random but repeatable times among the <i>Patrol "
+        "units</i>; with an <i>Hour profile</i> from 'When: weekday x hour profiles' the visits go to the hours when "
+        "each hot spot's crime happens.</p>"
+        "<p><b>Reading the result.</b> The chosen hot spots with priority_rank, visits_per_shift and "
+        "minutes_per_shift; the <i>Patrol schedule</i>: one row per visit with shift, unit, place (named by its street "
+        "and cross streets, or a name field), planned start and end.</p>"
     )
 
     def initAlgorithm(self, config=None):
@@ -82,15 +71,15 @@ class PatrolDosage(DosageAlgorithm, name="patroldosage", methods="4.1-4.3"):
         self.add_number(
             self.VISIT_MAX, "Longest visit (minutes)", 15, "Koper (1995): little more effect beyond about 15 minutes.", integer=True
         )
-        self.add_number(self.MAX_HOTSPOTS, "Hot spots to patrol (at most)", 10, "How many hot spots to choose at most.", integer=True)
+        self.add_number(self.MAX_HOTSPOTS, "Hot spots to patrol (at most)", 10, "The most hot spots to choose (0: no limit).", integer=True)
         self.add_number(self.SEED, "Random seed", 1, "Seed of the schedule: the same seed gives the same schedule.", integer=True)
         self.add_shift_hours()
         plan_help = "The chosen hot spots with priority_rank, visits_per_shift and minutes_per_shift."
         self.add(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Patrol dosage")), plan_help)
         schedule = QgsProcessingParameterFeatureSink(self.OUTPUT_SCHEDULE, self.tr("Patrol schedule"), ANY_VECTOR, optional=True)
         self.add(schedule, "One row per planned visit: shift, visit order, hot spot, planned start and minutes.")
-        self.add_enum(self.SELECTION, "Choose hot spots", SELECTIONS, Selection.TOP_BY_RISK, "Which features become patrolled hot spots.")
-        share_help = "With 'smallest set holding RISK_SHARE %': the share of all risk to cover."
+        self.add_enum(self.SELECTION, "Choose hot spots", SELECTIONS, Selection.AUTOMATIC, "Which features become patrolled hot spots.")
+        share_help = "With 'The fewest holding a share of the risk': the share of all risk to cover."
         self.add_number(self.RISK_SHARE, "Share of risk (%)", 50.0, share_help, maximum=100.0, advanced=True)
         shifts_help = "How many shifts the schedule covers (e.g. 7: a week of one shift a day)."
         self.add_number(self.SHIFTS, "Shifts to schedule", 7, shifts_help, integer=True, advanced=True)
@@ -100,7 +89,7 @@ class PatrolDosage(DosageAlgorithm, name="patroldosage", methods="4.1-4.3"):
         profile = QgsProcessingParameterFeatureSource(
             self.HOUR_PROFILE, self.tr("Hour profile (weekday x hour table)"), [ANY_VECTOR], optional=True
         )
-        self.add(profile, "Optional: the OUTPUT_TABLE of 'When: weekday x hour profiles', to place visits in the riskiest hours.")
+        self.add(profile, "Optional: the weekday x hour table of 'When: weekday x hour profiles', to place visits in the riskiest hours.")
         profile_id = QgsProcessingParameterField(
             self.PROFILE_ID_FIELD, self.tr("Hot spot id in the profile"), None, self.HOTSPOTS, optional=True
         )
@@ -125,22 +114,25 @@ class PatrolDosage(DosageAlgorithm, name="patroldosage", methods="4.1-4.3"):
         hotspots = self.reader.read(self.HOTSPOTS, source.sourceCrs(), ALL_FIELDS, keep=True, progress=stage(feedback, 0, 40))
         if len(hotspots) == 0:
             raise QgsProcessingException(self.tr("The hot spot layer '{}' has no features with a geometry.").format(hotspots.name))
-        field = self.reader.field(self.RISK_FIELD, self.HOTSPOTS, RISK_NAMES, accept=is_count)
-        if is_identifier(field):
-            raise QgsProcessingException(
-                self.tr(
-                    "'{}' identifies the hot spots; it is no risk. Choose a count or harm field such as incident_count or weight_sum."
-                ).format(field)
-            )
+        field = self.reader.amount_field(self.RISK_FIELD, self.HOTSPOTS, RISK_NAMES, accept=is_count)
         risk = checked_amounts(hotspots.numbers(field), field, "risk", hotspots.ids)
         if np.isnan(risk).any():
             feedback.pushWarning(self.tr("{} features have no risk value and are not chosen.").format(int(np.isnan(risk).sum())))
+        rule = Selection(self.parameterAsEnum(parameters, self.SELECTION, context))
+        gi_bin = hotspots.numbers("Gi_Bin") if "Gi_Bin" in hotspots.columns else None
+        if rule == Selection.AUTOMATIC:
+            rule = Selection.SIGNIFICANT if gi_bin is not None and (gi_bin == 3).any() else Selection.TOP_BY_RISK
+            feedback.pushInfo(
+                self.tr("Hot spots chosen among the significant ones (Gi_Bin = 3), by '{}'.").format(field)
+                if rule == Selection.SIGNIFICANT
+                else self.tr("Hot spots chosen as the riskiest by '{}' (the layer has no significant hot spots).").format(field)
+            )
         chosen = choose_hotspots(
             risk,
-            Selection(self.parameterAsEnum(parameters, self.SELECTION, context)),
+            rule,
             self.parameterAsInt(parameters, self.MAX_HOTSPOTS, context),
             self.parameterAsDouble(parameters, self.RISK_SHARE, context) / 100.0,
-            hotspots.numbers("Gi_Bin") if "Gi_Bin" in hotspots.columns else None,
+            gi_bin,
         )
         if len(chosen) == 0:
             raise QgsProcessingException(
@@ -169,7 +161,12 @@ class PatrolDosage(DosageAlgorithm, name="patroldosage", methods="4.1-4.3"):
         profiles = self._profiles(parameters, context, feedback, hotspots, chosen)
         shifts, seed, units = (self.parameterAsInt(parameters, key, context) for key in (self.SHIFTS, self.SEED, self.UNITS))
         first_day = self.date_seconds(parameters, self.FIRST_DAY, context)
-        first_weekday = 0 if first_day is None else int((first_day // 86400 + 3) % 7)  # 1970-01-01 was a Thursday
+        if first_day is None:  # the coming Monday: a schedule is for the days ahead
+            today = datetime.date.today()
+            first_day = calendar.timegm((today + datetime.timedelta(days=7 - today.weekday())).timetuple())
+            if parameters.get(self.OUTPUT_SCHEDULE) is not None:
+                feedback.pushInfo(self.tr("The schedule starts on Monday {} (FIRST_DAY was left empty).").format(day(first_day)))
+        first_weekday = int((first_day // 86400 + 3) % 7)  # 1970-01-01 was a Thursday
         weekdays = (first_weekday + np.arange(shifts)) % 7
         if parameters.get(self.OUTPUT_SCHEDULE) is not None:  # made before anything is written: it may be refused
             if profiles is None:
@@ -197,10 +194,13 @@ class PatrolDosage(DosageAlgorithm, name="patroldosage", methods="4.1-4.3"):
         if visits is not None:
             clock = int(round(shift_start * 60)) + visits.start
             places = np.array(place_names(hotspots), dtype=object)[chosen]
+            begins = first_day + 86400.0 * (visits.shift - 1) + 60.0 * clock  # one shift a day from FIRST_DAY
             results[self.OUTPUT_SCHEDULE] = self.writer.table(
                 self.OUTPUT_SCHEDULE,
                 [
                     Column("shift", "int", visits.shift),
+                    Column("start_time", "datetime", [wall_clock(t) for t in begins]),
+                    Column("end_time", "datetime", [wall_clock(t) for t in begins + 60.0 * visits.minutes]),
                     Column("weekday", "string", np.array(WEEKDAYS, dtype=object)[weekdays[visits.shift - 1]]),
                     Column("unit", "int", visits.unit),
                     Column("visit_order", "int", visits.order),
@@ -211,6 +211,7 @@ class PatrolDosage(DosageAlgorithm, name="patroldosage", methods="4.1-4.3"):
                     Column("start_minute", "int", visits.start),
                     Column("minutes", "int", visits.minutes),
                 ],
+                style="schedule",
                 progress=stage(feedback, 70, 100),
             )
         return results

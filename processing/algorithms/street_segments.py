@@ -23,19 +23,15 @@ class StreetSegments(HotspotAlgorithm, name="streetsegments", group="streetsegme
     DISPLAY_NAME = "Street centre-lines to street segments"
     TAGS = "street segment,centreline,centerline,split,intersection,noding,network,micro places"
     HELP = (
-        "<p>Turns a street centre-line layer, as cities publish it, into street segments that "
-        "run from intersection to intersection: the unit of street-segment hot spot policing "
-        "(Weisburd et al.: both sides of a street between two intersections).</p>"
-        "<p><b>Method.</b> Every line is cut where another line crosses or touches it, also where "
-        "crossings are not vertices of either line, and where another line's dangling end comes "
-        "within TOLERANCE of it (a digitising gap: the end is moved onto the line, so the "
-        "segments meet). Lines are not cut at their own vertices, so curved streets stay whole; "
-        "dead ends end a segment. Multilinestrings are cut part by part; empty and zero-length "
-        "lines, and lines that run back over themselves, are skipped and counted in the log.</p>"
-        "<p><b>Output.</b> The segments with every field of their centre-line, a segment_id "
-        "(1, 2, ...) and their length (metres, or map units in an unknown CRS). Use them with "
-        "'Assign incidents to street segments'. Inputs in a geographic CRS are written in their "
-        "UTM zone.</p>"
+        "<p>Which street segments should crime be counted on? Cuts street centre-lines, as cities publish them, into "
+        "segments from one junction to the next: the unit of street-segment hot spot policing (both sides of a street "
+        "between two intersections).</p>"
+        "<p>Lines are cut where they cross or touch another line; curved streets stay whole and dead ends end a "
+        "segment. A line end within the <i>Node tolerance</i> of another line (a digitising gap) is joined to it. "
+        "Empty lines, lines of zero length and lines that run back over themselves are skipped and counted in the "
+        "log.</p>"
+        "<p><b>Result.</b> The segments with every field of their centre-line, segment_id (1, 2, ...) and length "
+        "(metres). Next: 'Assign incidents to street segments'.</p>"
     )
 
     def initAlgorithm(self, config=None):
