@@ -84,3 +84,23 @@ def postgis():
     except psycopg2.Error as error:
         pytest.fail(f"the PostGIS server of HOTSPOT_POLICING_PG* cannot be reached ({server.connection}): {error}")
     return server
+
+
+@pytest.fixture(scope="session")
+def hexagon_plan(provider, tmp_path_factory):
+    """The detector's default: optimized hot spots (hexagons) on the sample city, and the
+    default patrol plan made from them."""
+    import processing
+
+    folder = tmp_path_factory.mktemp("hexagon_plan")
+    hot = processing.run(
+        "hotspotpolicing:optimizedhotspots",
+        {
+            "INPUT": f"{SAMPLE_CITY}|layername=incidents",
+            "CELL_SHAPE": 1,
+            "STUDY_AREA": f"{SAMPLE_CITY}|layername=study_area",
+            "OUTPUT": str(folder / "hot.gpkg"),
+        },
+    )["OUTPUT"]
+    plan = processing.run("hotspotpolicing:patroldosage", {"HOTSPOTS": hot, "OUTPUT": str(folder / "plan.gpkg")})["OUTPUT"]
+    return hot, plan

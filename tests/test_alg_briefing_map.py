@@ -20,21 +20,6 @@ CITY = f"{SAMPLE_CITY}|layername="
 MM = 72 / 25.4  # PDF points per millimetre
 
 
-@pytest.fixture(scope="module")
-def hexagon_plan(provider, tmp_path_factory):
-    """The detector's default: optimized hot spots (hexagons) on the sample city, and the
-    default patrol plan made from them."""
-    import processing
-
-    folder = tmp_path_factory.mktemp("plan")
-    hot = processing.run(
-        "hotspotpolicing:optimizedhotspots",
-        {"INPUT": f"{CITY}incidents", "CELL_SHAPE": 1, "STUDY_AREA": f"{CITY}study_area", "OUTPUT": str(folder / "hot.gpkg")},
-    )["OUTPUT"]
-    plan = processing.run("hotspotpolicing:patroldosage", {"HOTSPOTS": hot, "OUTPUT": str(folder / "plan.gpkg")})["OUTPUT"]
-    return hot, plan
-
-
 def words(pdf, page=1):
     """[(text, x_min, y_min, x_max, y_max)] of every word on ``page``, in PDF points from the top left."""
     out = subprocess.run(

@@ -13,20 +13,6 @@ pytestmark = pytest.mark.usefixtures("provider")
 CITY = f"{SAMPLE_CITY}|layername="
 
 
-@pytest.fixture(scope="module")
-def hot_spots(provider, tmp_path_factory):
-    """A result of this plugin (optimized hot spots) and the patrol plan made from it."""
-    import processing
-
-    folder = tmp_path_factory.mktemp("results")
-    hot = processing.run(
-        "hotspotpolicing:optimizedhotspots",
-        {"INPUT": f"{CITY}incidents", "CELL_SHAPE": 1, "STUDY_AREA": f"{CITY}study_area", "OUTPUT": str(folder / "hot.gpkg")},
-    )["OUTPUT"]
-    plan = processing.run("hotspotpolicing:patroldosage", {"HOTSPOTS": hot, "OUTPUT": str(folder / "plan.gpkg")})["OUTPUT"]
-    return hot, plan
-
-
 @pytest.fixture
 def dialog(qgis_new_project, qtbot):
     from hotspot_policing.ui.briefing_dialog import BriefingDialog
@@ -62,10 +48,10 @@ def test_export_writes_the_pdf(dialog, tmp_path, qtbot):
     assert dialog.messageLabel.text().startswith("Saved") and dialog.progressBar.value() == 100
 
 
-def test_defaults_tick_the_visible_results_and_pick_the_plan_for_the_table(qgis_new_project, qtbot, hot_spots, tmp_path):
+def test_defaults_tick_the_visible_results_and_pick_the_plan_for_the_table(qgis_new_project, qtbot, hexagon_plan, tmp_path):
     from hotspot_policing.ui.briefing_dialog import BriefingDialog
 
-    hot, plan = hot_spots
+    hot, plan = hexagon_plan
     project = QgsProject.instance()
     layers = [QgsVectorLayer(f"{CITY}{name}", name, "ogr") for name in ("study_area", "beats", "streets", "patrol_pings", "incidents")]
     layers += [

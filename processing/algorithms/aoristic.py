@@ -8,26 +8,25 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterFeatureSink,
-    QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
     QgsProcessingParameterFileDestination,
 )
 from qgis.PyQt.QtCore import QDateTime, Qt, QTimeZone
 
 from ...core import aoristic
-from ..compat import ANY_VECTOR, LINE_SOURCE, POLYGON_SOURCE
-from ..layers import ALL_FIELDS, LINES, POLYGONS, TIME_NAMES, is_time
+from ..compat import ANY_VECTOR
+from ..layers import TIME_NAMES, is_time
 from ..reports import figure, image, number, page
 from ..sinks import Column
-from .base import DosageAlgorithm, IncidentAlgorithm, stage
+from .base import DosageAlgorithm, ZoneAlgorithm, stage
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ALL = "all"  # ZONE_ID of the profile of all incidents, without zones
 TOP_ZONES = 5
 
 
-class Aoristic(IncidentAlgorithm, DosageAlgorithm, name="aoristic", group="when", methods="4.5"):
-    FROM_FIELD, TO_FIELD, ZONES, ZONE_ID_FIELD, SNAP_TOLERANCE = "FROM_FIELD", "TO_FIELD", "ZONES", "ZONE_ID_FIELD", "SNAP_TOLERANCE"
+class Aoristic(ZoneAlgorithm, DosageAlgorithm, name="aoristic", group="when", methods="4.5"):
+    FROM_FIELD, TO_FIELD = "FROM_FIELD", "TO_FIELD"
     START, END, SKIP_BAD_ROWS = "START", "END", "SKIP_BAD_ROWS"
     OUTPUT_TABLE, OUTPUT, OUTPUT_HTML = "OUTPUT_TABLE", "OUTPUT", "OUTPUT_HTML"
 
@@ -55,14 +54,11 @@ class Aoristic(IncidentAlgorithm, DosageAlgorithm, name="aoristic", group="when"
         end = QgsProcessingParameterField(self.TO_FIELD, self.tr("To (latest time)"), None, self.INCIDENTS, optional=True)
         self.add(end, "When it may last have happened (e.g. found at). Empty: every incident sits at its from time.")
         self.add_weight_parameter("Optional: spread this field (e.g. a harm index) instead of 1 per incident.")
-        zones = QgsProcessingParameterFeatureSource(
-            self.ZONES, self.tr("Zones (hot spots, beats, segments)"), [POLYGON_SOURCE, LINE_SOURCE], optional=True
+        self.add_zone_parameters(
+            "Zones (hot spots, beats, segments)",
+            "Optional places to profile one by one.",
+            "The zones' identifier, written into the table. Empty: the feature id.",
         )
-        self.add(zones, "Optional places to profile one by one.")
-        zone_id = QgsProcessingParameterField(self.ZONE_ID_FIELD, self.tr("Zone id field"), None, self.ZONES, optional=True)
-        self.add(zone_id, "The zones' identifier, written into the table. Empty: the feature id.")
-        snap_help = "With street segments as zones: incidents farther than this from every segment are left out."
-        self.add_distance(self.SNAP_TOLERANCE, "Snapping tolerance (segments)", 30.0, self.ZONES, snap_help, advanced=True)
         self.add_date(self.START, "Start date", "Keep incidents whose window starts on or after this day.")
         self.add_date(self.END, "End date (inclusive)", "Keep incidents whose window starts on or before this day.")
         skip = QgsProcessingParameterBoolean(self.SKIP_BAD_ROWS, self.tr("Skip incidents with a bad window"), False)
@@ -80,7 +76,7 @@ class Aoristic(IncidentAlgorithm, DosageAlgorithm, name="aoristic", group="when"
         self.add_results(("INCIDENT_COUNT", "SKIPPED"))
 
     def process(self, parameters, context, feedback):
-        zones_source = self.reader.source(self.ZONES, needs=(POLYGONS, LINES))
+        zones_source = self.zones_source()
         crs = self.reader.crs(self.ZONES if zones_source is not None else self.INCIDENTS)
         from_field = self.reader.field(self.FROM_FIELD, self.INCIDENTS, TIME_NAMES, accept=is_time)
         to_field = self.parameterAsString(parameters, self.TO_FIELD, context)
@@ -94,24 +90,25 @@ class Aoristic(IncidentAlgorithm, DosageAlgorithm, name="aoristic", group="when"
         w = np.ones(len(rows)) if weights is None else weights
 
         keep, skipped = self._kept(parameters, context, feedback, points, begin[0], end[0])
-        zones, place, groups = None, np.zeros(len(rows), dtype=np.int64), 1
+        zones, place, groups, id_field = None, np.zeros(len(rows), dtype=np.int64), 1, ""
         if zones_source is not None:
-            zones = self.reader.read(self.ZONES, crs, ALL_FIELDS, keep=True, progress=stage(feedback, 30, 40))
-            tolerance = self.parameterAsDouble(parameters, self.SNAP_TOLERANCE, context)
-            place = zones.locate(points.x, points.y, tolerance, progress=stage(feedback, 40, 50))
+            zones, place, id_field = self.read_zones(parameters, context, crs, points, stage(feedback, 30, 40), stage(feedback, 40, 50))
             outside = int(((place < 0) & keep[rows]).sum())
             if outside:
                 feedback.pushInfo(self.tr("{} incidents fall in no zone; they count in no zone's profile.").format(outside))
             groups = len(zones)
         used = keep[rows] & (place >= 0)
         stage(feedback, 50, 55)(0.0)
-        ends = [part[rows[used]] for part in _arrays(begin) + _arrays(end)]
-        piece, wall_start, wall_end, share = wall_clock_windows(*ends)
+        (start, start_offset, start_zone), (stop, stop_offset, _) = begin, end
+        at = rows[used]  # each used incident point's feature
+        piece, wall_start, wall_end, share = wall_clock_windows(
+            start[at], start_offset[at], np.array(start_zone, dtype=str)[at], stop[at], stop_offset[at]
+        )
         weight = w[used][piece] * share
         table = aoristic.weekday_hour_weights(wall_start, wall_end, weight, place[used][piece], groups)
         stage(feedback, 55, 80)(1.0)
 
-        ids = self._zone_ids(parameters, context, zones)
+        ids = self._zone_ids(zones, id_field)
         results = {"INCIDENT_COUNT": int(keep.sum()), "SKIPPED": skipped}
         results[self.OUTPUT_TABLE] = self._write_table(table, ids, feedback)
         if zones is not None and self.parameterAsOutputLayer(parameters, self.OUTPUT, context):
@@ -146,14 +143,11 @@ class Aoristic(IncidentAlgorithm, DosageAlgorithm, name="aoristic", group="when"
             )
         return keep, skipped
 
-    def _zone_ids(self, parameters, context, zones):
+    @staticmethod
+    def _zone_ids(zones, id_field):
         if zones is None:
             return [ALL]
-        field = self.parameterAsString(parameters, self.ZONE_ID_FIELD, context)
-        if field:
-            field = self.reader.existing_field(field, self.ZONE_ID_FIELD, self.reader.source(self.ZONES))
-            return [str(v) for v in zones.texts(field)]
-        return [str(i) for i in zones.ids]
+        return [str(v) for v in (zones.texts(id_field) if id_field else zones.ids)]
 
     def _write_table(self, table, ids, feedback):
         groups = len(table)
@@ -234,13 +228,15 @@ def heat_grid(weights, title):
     return chart
 
 
-def wall_clock_windows(start, start_offset, start_zone, end, end_offset, end_zone):
+def wall_clock_windows(start, start_offset, start_zone, end, end_offset):
     """Windows of instants as wall-clock pieces (row, wall_start, wall_end, share), for
     core.aoristic: a window whose two ends show the same offset is one piece on that clock;
     one in a named time zone is cut at the zone's changes (QTimeZone); one whose ends carry
     different fixed offsets (ISO text) is cut where daylight saving changes by the usual
-    rule: 01:00 UTC east of Greenwich (Europe), 02:00 standard time west of it (America)."""
-    named = np.array([bool(zone) for zone in start_zone], dtype=bool)
+    rule: 01:00 UTC east of Greenwich (Europe), 02:00 standard time west of it (America).
+    ``start_zone``: the IANA zone of each start ("" for none)."""
+    zones, zone_of = np.unique(start_zone, return_inverse=True)
+    named = zones[zone_of] != ""
     changed = (start_offset != end_offset) & ~named
     plain = ~named & ~changed
     row, wall_start, wall_end, share = (
@@ -257,8 +253,10 @@ def wall_clock_windows(start, start_offset, start_zone, end, end_offset, end_zon
         wall_start += [start[rows] + start_offset[rows], change + end_offset[rows]]
         wall_end += [change + start_offset[rows], end[rows] + end_offset[rows]]
         share += [(change - start[rows]) / length, (end[rows] - change) / length]
-    for zone in sorted({z for z, flag in zip(start_zone, named) if flag}):
-        rows = np.flatnonzero(np.array([z == zone for z in start_zone]))
+    for k, zone in enumerate(zones):  # a few named zones at most: one QTimeZone each
+        if not zone:
+            continue
+        rows = np.flatnonzero(zone_of == k)
         change_at, offsets = _zone_changes(zone, start[rows].min(), end[rows].max())
         piece, lower, upper, part = aoristic.wall_clock_pieces(start[rows], end[rows], change_at, offsets)
         row, wall_start, wall_end, share = row + [rows[piece]], wall_start + [lower], wall_end + [upper], share + [part]
@@ -283,11 +281,6 @@ def _zone_changes(zone, first, last):
     changes = time_zone.transitions(begin, QDateTime.fromSecsSinceEpoch(int(last) + 86400, Qt.TimeSpec.UTC))
     change_at = [change.atUtc.toSecsSinceEpoch() for change in changes]
     return change_at, [time_zone.offsetFromUtc(begin)] + [change.offsetFromUtc for change in changes]
-
-
-def _arrays(clocks):
-    instants, offsets, zones = clocks
-    return instants, offsets, np.array(zones, dtype=object)
 
 
 def _bad_window_message(points, start, end, bad):

@@ -215,9 +215,6 @@ class ChangeTest(PeriodAlgorithm, name="changetest", group="evaluation", methods
         return super().checkParameterValues(parameters, context)
 
     def process(self, parameters, context, feedback):
-        ok, message = self.checkParameterValues(parameters, context)
-        if not ok:
-            raise QgsProcessingException(message)
         periods = self.periods(parameters, context)
         days_before, days_after = self.days(periods)
         alpha = self.parameterAsDouble(parameters, self.ALPHA, context)

@@ -19,11 +19,11 @@ from scipy import sparse
 
 from ...core import emerging, local_stats
 from ...core import weights as spatial_weights
-from ..compat import DOUBLE, LINE_SOURCE, POLYGON_SOURCE
-from ..layers import ALL_FIELDS, LINES, POLYGONS, TIME_NAMES, is_time
+from ..compat import DOUBLE, POLYGON_SOURCE
+from ..layers import POLYGONS, TIME_NAMES, is_time
 from ..reports import day, figure, image, number, page, wall_clock
 from ..sinks import Column, polygons_wkb
-from .base import IncidentAlgorithm, stage
+from .base import ZoneAlgorithm, stage
 from .grid import CELL_SHAPES, CellShape, cells_of, make_grid
 
 TIME_UNITS = ("Day", "Week", "Month", "Year")
@@ -34,8 +34,8 @@ AUTOMATIC_NEIGHBOURS = 8
 FEW_PLACES = 30
 
 
-class EmergingHotspots(IncidentAlgorithm, name="emerginghotspots", group="when", methods="2.7"):
-    TIME_FIELD, ZONES, ZONE_ID_FIELD, SNAP_TOLERANCE = "TIME_FIELD", "ZONES", "ZONE_ID_FIELD", "SNAP_TOLERANCE"
+class EmergingHotspots(ZoneAlgorithm, name="emerginghotspots", group="when", methods="2.7"):
+    TIME_FIELD = "TIME_FIELD"
     CELL_SHAPE, CELL_SIZE, STUDY_AREA = "CELL_SHAPE", "CELL_SIZE", "STUDY_AREA"
     TIME_STEP, TIME_UNIT, START, END = "TIME_STEP", "TIME_UNIT", "START", "END"
     NEIGHBORHOOD_DISTANCE, NEIGHBORHOOD_STEPS, FDR, PERMUTATIONS, SEED = (
@@ -69,12 +69,11 @@ class EmergingHotspots(IncidentAlgorithm, name="emerginghotspots", group="when",
         time = QgsProcessingParameterField(self.TIME_FIELD, self.tr("Time field"), "occurred_at", self.INCIDENTS, optional=True)
         self.add(time, "When each incident happened (date-time, date, ISO text or epoch seconds). Empty: the first time field.")
         self.add_weight_parameter("Optional: sum this field per place and step (e.g. a harm index) instead of counting.")
-        zones = QgsProcessingParameterFeatureSource(
-            self.ZONES, self.tr("Zones (beats, segments)"), [POLYGON_SOURCE, LINE_SOURCE], optional=True
+        self.add_zone_parameters(
+            "Zones (beats, segments)",
+            "Optional polygons or street segments to count in. Empty: a grid of cells (Cell shape, Cell size).",
+            "The zones' identifier, written into the cube. Empty: the feature id, as zone_id.",
         )
-        self.add(zones, "Optional polygons or street segments to count in. Empty: a grid of cells (Cell shape, Cell size).")
-        zone_id = QgsProcessingParameterField(self.ZONE_ID_FIELD, self.tr("Zone id field"), None, self.ZONES, optional=True)
-        self.add(zone_id, "The zones' identifier, written into the cube. Empty: the feature id, as zone_id.")
         self.add_enum(self.CELL_SHAPE, "Cell shape (without zones)", CELL_SHAPES, CellShape.HEXAGON, "Square cells or hexagons.")
         size_help = "Width of the squares or height of the hexagons. 0: the shorter side of the area / 50."
         self.add_distance(self.CELL_SIZE, "Cell size (0 = automatic)", 0.0, self.INCIDENTS, size_help)
@@ -93,8 +92,6 @@ class EmergingHotspots(IncidentAlgorithm, name="emerginghotspots", group="when",
         permutations_help = "0: analytical p-values (as ArcGIS). e.g. 199: conditional permutation p-values (as sfdep)."
         self.add_number(self.PERMUTATIONS, "Permutations", 0, permutations_help, integer=True, minimum=0, maximum=9999, advanced=True)
         self.add_number(self.SEED, "Random seed", 1, "Seed of the permutations, so a run repeats.", integer=True, advanced=True)
-        snap_help = "With street segments as zones: incidents farther than this from every segment are left out."
-        self.add_distance(self.SNAP_TOLERANCE, "Snapping tolerance (segments)", 30.0, self.ZONES, snap_help, advanced=True)
         self.add(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Emerging hot spots")), "Every place with its pattern.")
         cube = QgsProcessingParameterFeatureSink(self.OUTPUT_CUBE, self.tr("Space-time cube"), optional=True, createByDefault=False)
         self.add(cube, "One feature per place and step, to play with the temporal controller.")
@@ -105,7 +102,7 @@ class EmergingHotspots(IncidentAlgorithm, name="emerginghotspots", group="when",
         self.add_results(("STEP_COUNT", "LOCATION_COUNT", "DISTANCE_USED", "CELL_SIZE_USED", "INCIDENT_COUNT"))
 
     def process(self, parameters, context, feedback):
-        zones_source = self.reader.source(self.ZONES, needs=(POLYGONS, LINES))
+        zones_source = self.zones_source()
         crs = self.reader.crs(self.ZONES if zones_source is not None else self.INCIDENTS)
         time_field = self.reader.field(self.TIME_FIELD, self.INCIDENTS, TIME_NAMES, accept=is_time)
         points, weights = self.read_incidents(parameters, context, crs, fields=[time_field], progress=stage(feedback, 0, 20))
@@ -237,14 +234,10 @@ class EmergingHotspots(IncidentAlgorithm, name="emerginghotspots", group="when",
     def _places(self, parameters, context, feedback, points, zones_source, crs):
         """Each incident point's place (-1 for none) and the places."""
         if zones_source is not None:
-            zones = self.reader.read(self.ZONES, crs, ALL_FIELDS, keep=True, progress=stage(feedback, 20, 25))
-            tolerance = self.parameterAsDouble(parameters, self.SNAP_TOLERANCE, context)
-            place = zones.locate(points.x, points.y, tolerance, progress=stage(feedback, 25, 35))
+            zones, place, id_field = self.read_zones(parameters, context, crs, points, stage(feedback, 20, 25), stage(feedback, 25, 35))
             if (place < 0).any():
                 feedback.pushWarning(self.tr("{} incidents fall in no zone and are left out.").format(int((place < 0).sum())))
-            id_field = self.parameterAsString(parameters, self.ZONE_ID_FIELD, context)
             if id_field:
-                id_field = self.reader.existing_field(id_field, self.ZONE_ID_FIELD, zones_source)
                 kind = zones.fields.field(id_field)
                 kind = "int64" if kind.isNumeric() and kind.type() != DOUBLE else "double" if kind.isNumeric() else "string"
                 ids = Column(id_field, kind, zones.values(id_field))

@@ -92,9 +92,6 @@ class EvaluateIntervention(PeriodAlgorithm, name="evaluateintervention", group="
         return super().checkParameterValues(parameters, context)
 
     def process(self, parameters, context, feedback):
-        ok, message = self.checkParameterValues(parameters, context)
-        if not ok:
-            raise QgsProcessingException(message)
         periods = self.periods(parameters, context)
         targets_source = self.reader.source(self.TARGETS, needs=(POLYGONS, LINES, POINTS))
         self.reader.source(self.INCIDENTS, needs=POINTS)  # refused before any geometry work

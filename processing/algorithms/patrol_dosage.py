@@ -107,9 +107,6 @@ class PatrolDosage(DosageAlgorithm, name="patroldosage", methods="4.1-4.3"):
         return super().checkParameterValues(parameters, context)
 
     def process(self, parameters, context, feedback):
-        ok, message = self.checkParameterValues(parameters, context)
-        if not ok:
-            raise QgsProcessingException(message)
         source = self.reader.source(self.HOTSPOTS)
         hotspots = self.reader.read(self.HOTSPOTS, source.sourceCrs(), ALL_FIELDS, keep=True, progress=stage(feedback, 0, 40))
         if len(hotspots) == 0:
